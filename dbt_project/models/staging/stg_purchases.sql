@@ -1,0 +1,43 @@
+with source as (
+
+    select * from {{ source('silver', 'purchases') }}
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        event_id,
+        customer_id,
+        product_id,
+
+        ---------- strings
+        customer_email_sha256 as customer_email_hash,
+        city,
+        country,
+        product_name,
+        category,
+        currency,
+        payment_method,
+        channel,
+
+        ---------- numerics
+        quantity,
+        unit_price,
+        total_amount,
+        schema_version,
+
+        ---------- booleans
+        is_member,
+
+        ---------- timestamps
+        event_time,
+        cast(event_time as date) as event_date,
+        ingested_at
+
+    from source
+
+)
+
+select * from renamed

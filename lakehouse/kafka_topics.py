@@ -1,0 +1,39 @@
+"""Kafka topic administration shared by the producer, the demo and the tests."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from lakehouse.settings import Settings
+
+
+def ensure_topic(settings: Settings) -> None:
+    """Create the topic if it is missing (idempotent)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="lakehouse-admin")
+    try:
+        if settings.topic in admin.list_topics():
+            return
+        admin.create_topics(
+            [NewTopic(settings.topic, settings.topic_partitions, replication_factor=1)]
+        )
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+
+
+def message_count(settings: Settings) -> int:
+    """Messages currently held by the topic (end offsets minus beginning offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(settings.topic) or set()
+        tps = [TopicPartition(settings.topic, p) for p in partitions]
+        if not tps:
+            return 0
+        ends = consumer.end_offsets(tps)
+        begins = consumer.beginning_offsets(tps)
+        return sum(ends[tp] - begins[tp] for tp in tps)
+    finally:
+        consumer.close()

@@ -1,0 +1,205 @@
+"""The local Kafka broker: a real Apache Kafka (KRaft, single node) run from the jars that
+`make setup` resolved, as a background process bound to 127.0.0.1. No Docker needed.
+
+start() is idempotent and returns once the broker answers; stop() ends exactly the process
+whose pid start() recorded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from lakehouse.logs import get_logger
+from lakehouse.settings import Settings
+
+log = get_logger("local_kafka")
+BROKER_HEAP = "-Xmx512m"
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BrokerPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "server.properties"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def pid(self) -> Path:
+        return self.root / "broker.pid"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "broker.log"
+
+
+def server_properties(settings: Settings, data_dir: Path) -> str:
+    port = settings.kafka_port
+    controller = port + 1  # the KRaft controller listens on the next port
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": str(settings.topic_partitions),
+        "auto.create.topics.enable": "false",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "4",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "log.retention.hours": "168",
+    }
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if not java:
+        raise BrokerError("no `java` on PATH: install a JDK 17")
+    return java
+
+
+def _classpath(settings: Settings) -> str:
+    if not settings.kafka_jars:
+        raise BrokerError(
+            f"no Kafka jars in {settings.jars_dir / 'kafka'}: run `make setup` first"
+        )
+    return os.pathsep.join(str(p) for p in settings.kafka_jars)
+
+
+def _running_pid(paths: BrokerPaths) -> int | None:
+    if not paths.pid.exists():
+        return None
+    pid = int(paths.pid.read_text().strip())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
+        return None  # the pid was reused by something else
+    return pid
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
+    if (paths.data / "meta.properties").exists():
+        return
+    cluster_id = uuid.uuid4().hex[:22]
+    subprocess.run(
+        [_java(), "-cp", _classpath(settings), "kafka.tools.StorageTool", "format",
+         "--cluster-id", cluster_id, "--config", str(paths.config), "--ignore-formatted"],
+        check=True, capture_output=True, text=True,
+    )
+
+
+def wait_until_ready(settings: Settings, timeout: float = 90.0) -> None:
+    @retry(stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
+           retry=retry_if_exception_type(Exception), reraise=True)
+    def probe() -> None:
+        if not _port_open(settings.kafka_port):
+            raise BrokerError(f"nothing listens on 127.0.0.1:{settings.kafka_port} yet")
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                                 request_timeout_ms=5000)
+        try:
+            admin.list_topics()
+        finally:
+            admin.close()
+
+    probe()
+
+
+def start(settings: Settings) -> int:
+    """Start the broker unless it runs already; return its pid once it accepts requests."""
+    paths = BrokerPaths(settings.broker_dir)
+    pid = _running_pid(paths)
+    if pid is not None:
+        wait_until_ready(settings)
+        log.info("broker_already_running", pid=pid, bootstrap=settings.kafka_bootstrap)
+        return pid
+    if _port_open(settings.kafka_port):
+        raise BrokerError(
+            f"127.0.0.1:{settings.kafka_port} is taken by another process; "
+            "stop it or set LAKEHOUSE_KAFKA_BOOTSTRAP to a free port"
+        )
+    paths.data.mkdir(parents=True, exist_ok=True)
+    paths.config.write_text(server_properties(settings, paths.data))
+    _format_storage(settings, paths)
+    with paths.log.open("ab") as out:
+        process = subprocess.Popen(
+            [_java(), BROKER_HEAP, "-cp", _classpath(settings), "kafka.Kafka", str(paths.config)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    paths.pid.write_text(str(process.pid))
+    try:
+        wait_until_ready(settings)
+    except Exception as exc:
+        stop(settings)
+        raise BrokerError(f"broker did not become ready; see {paths.log}") from exc
+    log.info("broker_started", pid=process.pid, bootstrap=settings.kafka_bootstrap,
+             log_file=str(paths.log))
+    return process.pid
+
+
+def stop(settings: Settings, timeout: float = 30.0) -> bool:
+    """Stop the broker start() launched; True if one was running."""
+    paths = BrokerPaths(settings.broker_dir)
+    pid = _running_pid(paths)
+    if pid is None:
+        paths.pid.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _running_pid(paths) is not None:
+        _reap(pid)
+        time.sleep(0.2)
+    if _running_pid(paths) is not None:
+        os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+    paths.pid.unlink(missing_ok=True)
+    log.info("broker_stopped", pid=pid)
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the broker is our own child (tests), so it leaves no zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def status(settings: Settings) -> int | None:
+    return _running_pid(BrokerPaths(settings.broker_dir))

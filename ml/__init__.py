@@ -1,0 +1,1 @@
+"""Isolation Forest anomaly detection over gold purchases."""

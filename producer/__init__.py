@@ -1,0 +1,1 @@
+"""Faker purchase-event producer for Kafka topic `purchases`."""

@@ -1,0 +1,1 @@
+"""Spark Structured Streaming jobs: bronze (Kafka -> JSON lines) and silver (Kafka -> Iceberg)."""

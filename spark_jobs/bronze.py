@@ -1,0 +1,75 @@
+"""Bronze: Kafka -> JSON-lines files, one record per Kafka message, value untouched.
+
+Each record keeps the message's topic, partition, offset, key and Kafka timestamp, plus
+ingested_at; files are partitioned by ingest_date. The value is the message's raw bytes,
+base64-encoded (Spark's JSON encoding of binary), so even bytes that are not UTF-8 survive.
+Spark's file sink commits each micro-batch to `_spark_metadata`: read bronze through Spark
+(`spark.read.json(path)`), which skips files of batches that never committed.
+
+    spark-submit --jars "$(ls .jars/spark/*.jar | paste -sd,)" spark_jobs/bronze.py --help
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse.logs import get_logger
+from lakehouse.settings import Settings
+from lakehouse.spark import spark_session
+from spark_jobs.streaming import Trigger, read_kafka, run, with_trigger
+
+log = get_logger("bronze")
+
+
+def to_bronze(kafka_records: DataFrame) -> DataFrame:
+    """Kafka records -> bronze records. Pure: no I/O."""
+    ingested_at = F.current_timestamp()
+    return kafka_records.select(
+        F.col("topic"),
+        F.col("partition"),
+        F.col("offset"),
+        F.col("key").cast("string").alias("key"),
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.col("value"),
+        ingested_at.alias("ingested_at"),
+        F.to_date(ingested_at).alias("ingest_date"),
+    )
+
+
+def read_bronze(spark, settings: Settings) -> DataFrame:  # type: ignore[no-untyped-def]
+    """The committed bronze records, with `value` decoded back to bytes."""
+    return spark.read.json(str(settings.bronze_dir)).withColumn("value", F.unbase64("value"))
+
+
+def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
+    spark = spark_session(settings, "bronze")
+    writer = (
+        to_bronze(read_kafka(spark, settings))
+        .writeStream.queryName(f"bronze-{settings.topic}")
+        .format("json")
+        .partitionBy("ingest_date")
+        .option("path", str(settings.bronze_dir))
+        .option("checkpointLocation", str(settings.checkpoint_dir("bronze")))
+        .outputMode("append")
+    )
+    started = time.monotonic()
+    run(with_trigger(writer, trigger, interval).start(), trigger, timeout)
+    log.info("bronze_done", seconds=round(time.monotonic() - started, 2),
+             path=str(settings.bronze_dir))
+
+
+def main(
+    trigger: Trigger = typer.Option(Trigger.available_now, help="Drain the backlog, or run."),
+    interval: str = typer.Option("10 seconds", help="Micro-batch interval (processing-time)."),
+    timeout: float = typer.Option(None, help="Stop a processing-time query after N seconds."),
+) -> None:
+    """Stream Kafka topic `purchases` into bronze JSON-lines files."""
+    start(Settings(), trigger, interval, timeout)
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,55 @@
+"""What the bronze and silver jobs share: the Kafka source, the trigger, and running a query."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+
+from lakehouse.logs import get_logger
+from lakehouse.settings import Settings
+
+log = get_logger("streaming")
+
+
+class Trigger(str, Enum):
+    available_now = "available-now"
+    processing_time = "processing-time"
+
+
+def read_kafka(spark: SparkSession, settings: Settings) -> DataFrame:
+    """The topic as a stream of raw Kafka records, from the earliest offset on first start."""
+    return (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("subscribe", settings.topic)
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", str(settings.fail_on_data_loss).lower())
+        .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+        .load()
+    )
+
+
+def with_trigger(writer: DataStreamWriter, trigger: Trigger, interval: str) -> DataStreamWriter:
+    if trigger is Trigger.available_now:
+        return writer.trigger(availableNow=True)
+    return writer.trigger(processingTime=interval)
+
+
+def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None) -> None:
+    """Wait for the query: until the backlog is drained (available-now), or until it is stopped
+    or `timeout_seconds` pass (processing-time). A failed query raises."""
+    if trigger is Trigger.available_now or timeout_seconds is None:
+        query.awaitTermination()
+    elif not query.awaitTermination(timeout_seconds):
+        query.stop()
+    error = query.exception()
+    if error is not None:
+        raise RuntimeError(f"streaming query {query.name} failed: {error}")
+    log.info("query_finished", name=query.name, batches=_last_batch_id(query))
+
+
+def _last_batch_id(query: StreamingQuery) -> int | None:
+    progress = query.lastProgress
+    return progress["batchId"] if progress else None
