@@ -52,3 +52,38 @@ def dbt(ctx: typer.Context) -> None:
     result = run_dbt(Settings(), ctx.args or ["build"])
     if not result.success:
         raise _fail(f"dbt {' '.join(ctx.args or ['build'])} failed")
+
+
+@app.command()
+def demo(
+    events: int = typer.Option(10_000, help="Messages the topic should hold."),
+    seed: int = typer.Option(42, help="Producer seed."),
+    anomaly_share: float = typer.Option(0.01, help="Share of purchases with an injected anomaly."),
+    malformed_share: float = typer.Option(0.01, help="Share of messages that break the contract."),
+    duplicate_share: float = typer.Option(0.01, help="Share of messages that re-send an event."),
+    progress: bool = typer.Option(True, help="Show a progress bar while producing."),
+) -> None:
+    """Start the stack, produce events, run bronze, silver, dbt build and ML; print a summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lakehouse.demo import DemoOptions, run_demo
+
+    try:
+        options = DemoOptions(events, seed, anomaly_share, malformed_share, duplicate_share)
+        summary, path = run_demo(Settings(), options, show_progress=progress)
+    except Exception as exc:
+        raise _fail(f"demo failed: {exc}") from exc
+    table = Table(title="purchases lakehouse: demo summary")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key == "stage_seconds":
+            for stage, seconds in value.items():
+                table.add_row(f"seconds: {stage}", f"{seconds:.2f}")
+        else:
+            table.add_row(key, str(value))
+    Console().print(table)
+    typer.echo(f"summary JSON: {path}")
+    if not summary["books_balance"]:
+        raise _fail("the books do not balance: bronze != silver + quarantined + duplicates")

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
             f"{prefix}.jdbc.journal_mode": "WAL",
             f"{prefix}.jdbc.busy_timeout": str(SQLITE_BUSY_TIMEOUT_MS),
             f"{prefix}.warehouse": self.warehouse.as_uri(),
+            # Several writers share the catalog (streams, dbt, pyiceberg): always read the
+            # latest metadata instead of a table cached when the session first loaded it.
+            f"{prefix}.cache-enabled": "false",
         }
 
     def spark_conf(self) -> dict[str, str]:
