@@ -104,7 +104,7 @@ def run_demo(
 
     timer = StageTimer()
     stages: list[tuple[str, Callable[[], object]]] = [
-        ("start_stack", lambda: local_kafka.start(settings)),
+        ("start_stack", lambda: local_kafka.ensure(settings)),
         ("produce", lambda: produce(
             settings,
             GeneratorOptions(count=options.events, seed=options.seed,

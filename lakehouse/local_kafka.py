@@ -173,6 +173,24 @@ def start(settings: Settings) -> int:
     return process.pid
 
 
+def answers(settings: Settings) -> bool:
+    """Does a Kafka broker answer at the configured bootstrap address?"""
+    try:
+        wait_until_ready(settings, timeout=3.0)
+    except Exception:  # noqa: BLE001 - any failure means no usable broker
+        return False
+    return True
+
+
+def ensure(settings: Settings) -> int | None:
+    """Use the broker that answers at the bootstrap address (ours or anyone's), else start ours.
+    Returns our broker's pid, or None when another broker serves."""
+    if status(settings) is None and answers(settings):
+        log.info("using_running_broker", bootstrap=settings.kafka_bootstrap)
+        return None
+    return start(settings)
+
+
 def stop(settings: Settings, timeout: float = 30.0) -> bool:
     """Stop the broker start() launched; True if one was running."""
     paths = BrokerPaths(settings.broker_dir)
@@ -187,7 +205,8 @@ def stop(settings: Settings, timeout: float = 30.0) -> bool:
         time.sleep(0.2)
     if _running_pid(paths) is not None:
         os.kill(pid, signal.SIGKILL)
-        _reap(pid)
+        time.sleep(0.5)
+    _reap(pid)
     paths.pid.unlink(missing_ok=True)
     log.info("broker_stopped", pid=pid)
     return True

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import time
 
-import typer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from spark_jobs.streaming import Trigger, read_kafka, run, with_trigger
+from spark_jobs.streaming import Trigger, job_cli, read_kafka, run, with_trigger
 
 log = get_logger("bronze")
 
@@ -62,14 +61,5 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
              path=str(settings.bronze_dir))
 
 
-def main(
-    trigger: Trigger = typer.Option(Trigger.available_now, help="Drain the backlog, or run."),
-    interval: str = typer.Option("10 seconds", help="Micro-batch interval (processing-time)."),
-    timeout: float = typer.Option(None, help="Stop a processing-time query after N seconds."),
-) -> None:
-    """Stream Kafka topic `purchases` into bronze JSON-lines files."""
-    start(Settings(), trigger, interval, timeout)
-
-
 if __name__ == "__main__":
-    typer.run(main)
+    job_cli(start, "Stream Kafka topic `purchases` into bronze JSON-lines files.")()

@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-import typer
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -31,7 +30,7 @@ from lakehouse.settings import (
     Settings,
 )
 from lakehouse.spark import spark_session
-from spark_jobs.streaming import Trigger, read_kafka, run, with_trigger
+from spark_jobs.streaming import Trigger, job_cli, read_kafka, run, with_trigger
 
 log = get_logger("silver")
 
@@ -381,14 +380,5 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
     run(query, trigger, timeout)
 
 
-def main(
-    trigger: Trigger = typer.Option(Trigger.available_now, help="Drain the backlog, or run."),
-    interval: str = typer.Option("10 seconds", help="Micro-batch interval (processing-time)."),
-    timeout: float = typer.Option(None, help="Stop a processing-time query after N seconds."),
-) -> None:
-    """Stream Kafka topic `purchases` into Iceberg silver.purchases and its quarantine."""
-    start(Settings(), trigger, interval, timeout)
-
-
 if __name__ == "__main__":
-    typer.run(main)
+    job_cli(start, "Stream Kafka topic `purchases` into Iceberg silver.purchases and its quarantine.")()

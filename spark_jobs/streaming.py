@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from collections.abc import Callable
+from enum import StrEnum
 
+import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
@@ -13,7 +15,7 @@ from lakehouse.settings import Settings
 log = get_logger("streaming")
 
 
-class Trigger(str, Enum):
+class Trigger(StrEnum):
     available_now = "available-now"
     processing_time = "processing-time"
 
@@ -53,3 +55,25 @@ def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None) 
 def _last_batch_id(query: StreamingQuery) -> int | None:
     progress = query.lastProgress
     return progress["batchId"] if progress else None
+
+
+JobStart = Callable[[Settings, Trigger, str, "float | None"], None]
+
+
+def job_cli(start: JobStart, description: str) -> typer.Typer:
+    """The command line every streaming job has: trigger, interval, timeout; settings from env."""
+    app = typer.Typer(add_completion=False)
+
+    @app.command(help=description)
+    def main(
+        trigger: Trigger = typer.Option(Trigger.available_now, help="Drain the backlog, or run."),
+        interval: str = typer.Option("10 seconds", help="Micro-batch interval (processing-time)."),
+        timeout: float = typer.Option(None, help="Stop a processing-time query after N seconds."),
+    ) -> None:
+        try:
+            start(Settings(), trigger, interval, timeout)
+        except Exception as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+
+    return app

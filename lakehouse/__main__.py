@@ -1,0 +1,3 @@
+from lakehouse.cli import app
+
+app(prog_name="lakehouse")

@@ -1,0 +1,103 @@
+"""Shared fixtures. Every test owns its topic and folders; the broker is shared per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.settings import PROJECT_ROOT, Settings
+from lakehouse.spark import spark_session
+
+
+def _free_port_pair() -> int:
+    """A port p with p+1 also free (the local broker's controller takes p+1)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free pair of ports")
+
+
+def _docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Kafka broker: testcontainers when a Docker engine answers, else the local one."""
+    if os.environ.get("LAKEHOUSE_TEST_STACK", "auto") != "local" and _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    from lakehouse import local_kafka
+
+    settings = Settings(home=tmp_path_factory.mktemp("broker"),
+                        kafka_bootstrap=f"127.0.0.1:{_free_port_pair()}")
+    local_kafka.start(settings)
+    try:
+        yield settings.kafka_bootstrap
+    finally:
+        local_kafka.stop(settings)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, kafka_bootstrap: str) -> Settings:
+    """Settings of a test of its own: its own home folder (catalog, tables, checkpoints) and topic."""
+    return Settings(home=tmp_path / "lakehouse", kafka_bootstrap=kafka_bootstrap,
+                    topic=f"purchases_{uuid.uuid4().hex[:10]}")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a subprocess see `settings`."""
+    return {
+        **os.environ,
+        "LAKEHOUSE_HOME": str(settings.home),
+        "LAKEHOUSE_TOPIC": settings.topic,
+        "LAKEHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
+
+
+def run_cli(settings: Settings, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run a project command as a user would (`python -m ...`), in the test's settings."""
+    result = subprocess.run(
+        [sys.executable, *args], cwd=PROJECT_ROOT, env=settings_env(settings),
+        capture_output=True, text=True, timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
+            f"\n--- stderr\n{result.stderr[-8000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def spark_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The in-process Spark session's own catalog and folders (one JVM per test session)."""
+    return Settings(home=tmp_path_factory.mktemp("spark"), topic="in_process")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_settings: Settings) -> Iterator[SparkSession]:
+    session = spark_session(spark_settings, "tests")
+    yield session
+    session.stop()
