@@ -8,7 +8,7 @@ STACK ?= local
 export STACK
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status demo produce bronze silver dbt ml test test-unit lint clean
+.PHONY: help check-stack setup up down status demo produce bronze silver dbt ml test test-unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +30,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed .jars/.resolved ## install Python packages (.venv) and the pinned JVM jars (.jars)
 
-up: setup ## start the local stack (a Kafka broker on 127.0.0.1:9092); idempotent
+check-stack:
+	@[ "$(STACK)" = local ] || { echo "STACK=$(STACK): only STACK=local exists so far (the docker-compose stack is planned)" >&2; exit 1; }
+
+up: check-stack setup ## start the local stack (a Kafka broker on 127.0.0.1:9092); idempotent
 	$(LAKEHOUSE) up
 
 down: ## stop the local stack started by `make up`
@@ -39,7 +42,7 @@ down: ## stop the local stack started by `make up`
 status: setup ## is the local stack running?
 	$(LAKEHOUSE) status
 
-demo: setup ## the whole pipeline on 10,000 events, then a summary
+demo: check-stack setup ## the whole pipeline on 10,000 events, then a summary
 	$(LAKEHOUSE) demo
 
 test: setup ## the whole test suite: unit, integration, e2e
