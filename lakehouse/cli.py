@@ -6,6 +6,7 @@ import typer
 
 from lakehouse import local_kafka
 from lakehouse.settings import Settings
+from producer.cli import AnomalyShare, DuplicateShare, MalformedShare, Seed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -57,20 +58,22 @@ def dbt(ctx: typer.Context) -> None:
 @app.command()
 def demo(
     events: int = typer.Option(10_000, help="Messages the topic should hold."),
-    seed: int = typer.Option(42, help="Producer seed."),
-    anomaly_share: float = typer.Option(0.01, help="Share of purchases with an injected anomaly."),
-    malformed_share: float = typer.Option(0.01, help="Share of messages that break the contract."),
-    duplicate_share: float = typer.Option(0.01, help="Share of messages that re-send an event."),
+    seed: Seed = 42,
+    anomaly_share: AnomalyShare = 0.01,
+    malformed_share: MalformedShare = 0.01,
+    duplicate_share: DuplicateShare = 0.01,
     progress: bool = typer.Option(True, help="Show a progress bar while producing."),
 ) -> None:
     """Start the stack, produce events, run bronze, silver, dbt build and ML; print a summary."""
     from rich.console import Console
     from rich.table import Table
 
-    from lakehouse.demo import DemoOptions, run_demo
+    from lakehouse.demo import run_demo
+    from producer.events import GeneratorOptions
 
     try:
-        options = DemoOptions(events, seed, anomaly_share, malformed_share, duplicate_share)
+        options = GeneratorOptions(count=events, seed=seed, anomaly_share=anomaly_share,
+                                   malformed_share=malformed_share, duplicate_share=duplicate_share)
         summary, path = run_demo(Settings(), options, show_progress=progress)
     except Exception as exc:
         raise _fail(f"demo failed: {exc}") from exc

@@ -30,17 +30,9 @@ from lakehouse.settings import (
     Settings,
 )
 from lakehouse.spark import spark_session
+from producer.events import GeneratorOptions
 
 log = get_logger("demo")
-
-
-@dataclass
-class DemoOptions:
-    events: int = 10_000
-    seed: int = 42
-    anomaly_share: float = 0.01
-    malformed_share: float = 0.01
-    duplicate_share: float = 0.01
 
 
 @dataclass
@@ -93,27 +85,20 @@ def read_books(spark: SparkSession, settings: Settings) -> Books:
 
 
 def run_demo(
-    settings: Settings, options: DemoOptions, show_progress: bool = True
+    settings: Settings, options: GeneratorOptions, show_progress: bool = True
 ) -> tuple[dict[str, Any], Path]:
-    """Run every stage; return the summary and the path of its JSON copy."""
+    """Run every stage; return the summary and the path of its JSON copy. The producer tops
+    the topic up to `options.count` messages of the seeded sequence."""
     from ml.anomalies import run as run_ml
     from producer.cli import produce
-    from producer.events import GeneratorOptions
     from spark_jobs import bronze, silver
     from spark_jobs.streaming import Trigger
 
     timer = StageTimer()
     stages: list[tuple[str, Callable[[], object]]] = [
         ("start_stack", lambda: local_kafka.ensure(settings)),
-        ("produce", lambda: produce(
-            settings,
-            GeneratorOptions(count=options.events, seed=options.seed,
-                             anomaly_share=options.anomaly_share,
-                             malformed_share=options.malformed_share,
-                             duplicate_share=options.duplicate_share),
-            skip=message_count(settings),
-            show_progress=show_progress,
-        )),
+        ("produce", lambda: produce(settings, options, skip=message_count(settings),
+                                    show_progress=show_progress)),
         ("bronze", lambda: bronze.start(settings, Trigger.available_now, "", None)),
         ("silver", lambda: silver.start(settings, Trigger.available_now, "", None)),
         ("dbt_build", lambda: _dbt_build(settings)),

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from kafka import KafkaProducer
@@ -20,6 +21,12 @@ from lakehouse.settings import Settings
 from producer.events import GeneratorOptions, Message, generate
 
 log = get_logger("producer")
+
+# Options shared with `lakehouse demo`.
+Seed = Annotated[int, typer.Option(help="Seed: the same seed gives the same events.")]
+AnomalyShare = Annotated[float, typer.Option(help="Share of purchases with an injected anomaly.")]
+MalformedShare = Annotated[float, typer.Option(help="Share of messages that break the contract.")]
+DuplicateShare = Annotated[float, typer.Option(help="Share of messages that re-send an event.")]
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -111,11 +118,11 @@ def produce(
 @app.command()
 def main(
     count: int = typer.Option(10_000, help="Messages in the seeded sequence."),
-    seed: int = typer.Option(42, help="Seed: the same seed gives the same events."),
+    seed: Seed = 42,
     rate: float = typer.Option(0.0, help="Messages per second; 0 sends as fast as possible."),
-    anomaly_share: float = typer.Option(0.01, help="Share of purchases with an injected anomaly."),
-    malformed_share: float = typer.Option(0.0, help="Share of messages that break the contract."),
-    duplicate_share: float = typer.Option(0.0, help="Share of messages that re-send an event."),
+    anomaly_share: AnomalyShare = 0.01,
+    malformed_share: MalformedShare = 0.0,
+    duplicate_share: DuplicateShare = 0.0,
     days: float = typer.Option(7.0, help="The events' event_time spans this many days to now."),
     resume: bool = typer.Option(
         False, help="Send only what the topic lacks: skip as many messages as it already holds."
