@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -20,6 +20,8 @@ from lakehouse.settings import CONTRACT_PATH
 MAX_MESSAGE_BYTES = 64 * 1024
 # total_amount must equal quantity * unit_price within this many currency units.
 TOTAL_AMOUNT_TOLERANCE = Decimal("0.01")
+# An event_time further ahead of the clock than this is quarantined (clock skew, bad producers).
+DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 # Money columns are typed as decimal(precision, scale) in silver and gold.
 MONEY_PRECISION, MONEY_SCALE = 12, 2
 
@@ -35,6 +37,7 @@ class Reason:
     OUT_OF_RANGE = "out_of_range"
     UNKNOWN_SCHEMA_VERSION = "unknown_schema_version"
     TOTAL_MISMATCH = "total_mismatch"
+    FUTURE_EVENT_TIME = "event_time_in_future"
 
 
 @dataclass(frozen=True)
@@ -139,11 +142,14 @@ def _out_of_range(spec: FieldSpec, value: Any) -> bool:
     return spec.enum is not None and value not in spec.enum
 
 
-def quarantine_reason(raw: bytes) -> str | None:
+def quarantine_reason(
+    raw: bytes, now: datetime | None = None, max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+) -> str | None:
     """The first contract failure of one Kafka message value, or None when it is valid.
 
     Same order and codes as the Spark silver job: size, UTF-8, JSON object, then per field in
-    contract order missing / wrong type / out of range, then the total_amount rule."""
+    contract order missing / wrong type / out of range (and an event_time too far ahead of
+    `now`), then the total_amount rule."""
     if len(raw) > MAX_MESSAGE_BYTES:
         return Reason.OVERSIZED
     try:
@@ -156,11 +162,16 @@ def quarantine_reason(raw: bytes) -> str | None:
         return Reason.NOT_JSON
     if not isinstance(event, dict):
         return Reason.NOT_JSON
-    return event_reason(event)
+    return event_reason(event, now, max_future_skew)
 
 
-def event_reason(event: dict[str, Any]) -> str | None:
+def event_reason(
+    event: dict[str, Any],
+    now: datetime | None = None,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+) -> str | None:
     """The first contract failure of a parsed event, or None when it is valid."""
+    now = now or datetime.now(UTC)
     for spec in fields():
         value = event.get(spec.name)
         if value is None:
@@ -175,6 +186,8 @@ def event_reason(event: dict[str, Any]) -> str | None:
             return Reason.UNKNOWN_SCHEMA_VERSION
         if _out_of_range(spec, value):
             return f"{Reason.OUT_OF_RANGE}:{spec.name}"
+        if spec.is_timestamp and parse_event_time(value) > now + max_future_skew:
+            return Reason.FUTURE_EVENT_TIME
     expected = Decimal(str(event["quantity"])) * Decimal(str(event["unit_price"]))
     if abs(Decimal(str(event["total_amount"])) - expected) > TOTAL_AMOUNT_TOLERANCE:
         return Reason.TOTAL_MISMATCH

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4
+    # Events whose event_time is further ahead of the clock than this are quarantined.
+    max_future_skew_seconds: float = 300.0
     # Salt for hashing PII (customer name and e-mail) on the way into silver.
     pii_salt: str = "change-me"
 
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
 
     def checkpoint_dir(self, job: str) -> Path:
         return self.home / "checkpoints" / f"{job}-{self.topic}"
+
+    def metrics_path(self, job: str) -> Path:
+        """Per micro-batch progress of a streaming job, one JSON object a line."""
+        return self.home / "metrics" / f"{job}-{self.topic}.jsonl"
 
     @property
     def broker_dir(self) -> Path:

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
 from lakehouse.spark import spark_session
-from spark_jobs.streaming import Trigger, job_cli, read_kafka, run, with_trigger
+from spark_jobs.streaming import Trigger, job_cli, read_kafka, record_metrics, run, with_trigger
 
 log = get_logger("bronze")
 
@@ -46,9 +46,11 @@ def read_bronze(spark, settings: Settings) -> DataFrame:  # type: ignore[no-unty
 
 def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
     spark = spark_session(settings, "bronze")
+    query_name = f"bronze-{settings.topic}"
+    record_metrics(spark, settings.metrics_path("bronze"), query_name)
     writer = (
         to_bronze(read_kafka(spark, settings))
-        .writeStream.queryName(f"bronze-{settings.topic}")
+        .writeStream.queryName(query_name)
         .format("json")
         .partitionBy("ingest_date")
         .option("path", str(settings.bronze_dir))

@@ -30,7 +30,7 @@ from lakehouse.settings import (
     Settings,
 )
 from lakehouse.spark import spark_session
-from spark_jobs.streaming import Trigger, job_cli, read_kafka, run, with_trigger
+from spark_jobs.streaming import Trigger, job_cli, read_kafka, record_metrics, run, with_trigger
 
 log = get_logger("silver")
 
@@ -101,7 +101,7 @@ def _any(checks: list[Column]) -> Column:
     return out
 
 
-def quarantine_reason() -> Column:
+def quarantine_reason(max_future_skew_seconds: float) -> Column:
     """The first contract failure of a message as a reason code, or null when it is valid.
 
     The same order and codes as lakehouse.contract.quarantine_reason, over columns
@@ -127,6 +127,10 @@ def quarantine_reason() -> Column:
                  F.lit(Reason.UNKNOWN_SCHEMA_VERSION))
             )
         rules.append((present & _out_of_range(spec), F.lit(f"{Reason.OUT_OF_RANGE}:{spec.name}")))
+        if spec.is_timestamp:
+            horizon = F.current_timestamp() + F.make_dt_interval(
+                secs=F.lit(max_future_skew_seconds))
+            rules.append((present & (_typed(spec) > horizon), F.lit(Reason.FUTURE_EVENT_TIME)))
     exact = "decimal(20,4)"
     expected = F.expr(
         f"variant_get(payload, '$.quantity', '{exact}') * variant_get(payload, '$.unit_price', '{exact}')"
@@ -141,7 +145,10 @@ def quarantine_reason() -> Column:
     return reason
 
 
-def classify(kafka_records: DataFrame) -> DataFrame:
+def classify(
+    kafka_records: DataFrame,
+    max_future_skew_seconds: float = contract.DEFAULT_MAX_FUTURE_SKEW.total_seconds(),
+) -> DataFrame:
     """Kafka records -> the same records with `payload` (variant) and `reason` (null = valid)."""
     small_utf8 = (F.octet_length("value") <= contract.MAX_MESSAGE_BYTES) & F.expr(
         "is_valid_utf8(value)"
@@ -159,7 +166,7 @@ def classify(kafka_records: DataFrame) -> DataFrame:
             "payload",
             F.when(small_utf8, F.expr("try_parse_json(cast(value as string))")),
         )
-        .withColumn("reason", quarantine_reason())
+        .withColumn("reason", quarantine_reason(max_future_skew_seconds))
     )
 
 
@@ -204,24 +211,17 @@ def first_of_each_event(silver_rows: DataFrame) -> DataFrame:
     )
 
 
-def not_yet_in(candidates: DataFrame, existing: DataFrame) -> DataFrame:
-    """Candidates whose event_id silver holds from no other Kafka message. A row silver holds
-    from the same message (a replayed batch) is not a duplicate."""
-    other = existing.select(
-        "event_id",
-        F.col("kafka_topic").alias("_t"),
-        F.col("kafka_partition").alias("_p"),
-        F.col("kafka_offset").alias("_o"),
-    )
-    condition = (
-        (candidates.event_id == other.event_id)
-        & ~(
-            (candidates.kafka_topic == other._t)
-            & (candidates.kafka_partition == other._p)
-            & (candidates.kafka_offset == other._o)
-        )
-    )
-    return candidates.join(other, condition, "left_anti")
+COORDINATES = ["kafka_topic", "kafka_partition", "kafka_offset"]
+
+
+def without_messages_in(rows: DataFrame, existing: DataFrame) -> DataFrame:
+    """Rows whose Kafka message (topic, partition, offset) `existing` does not hold yet."""
+    return rows.join(existing.select(*COORDINATES), COORDINATES, "left_anti")
+
+
+def without_events_in(candidates: DataFrame, existing: DataFrame) -> DataFrame:
+    """Candidates whose event_id `existing` does not hold yet (the rest are duplicates)."""
+    return candidates.join(existing.select("event_id"), "event_id", "left_anti")
 
 
 # ---------------------------------------------------------------- tables (I/O)
@@ -254,7 +254,8 @@ tblproperties ('format-version'='2', 'write.distribution-mode'='none')
 BATCHES_DDL = f"""
 create table if not exists {SILVER_BATCHES_TABLE} (
   query_id string, batch_id bigint, input_rows bigint, silver_rows bigint,
-  quarantined_rows bigint, duplicates_dropped bigint, seconds double, committed_at timestamp
+  quarantined_rows bigint, duplicates_dropped bigint, already_present bigint, seconds double,
+  committed_at timestamp
 ) using iceberg tblproperties ('format-version'='2')
 """
 
@@ -295,7 +296,8 @@ def append_once(df: DataFrame, table: str, query_id: str, batch_id: int) -> bool
 
 @dataclass
 class BatchBooks:
-    """One micro-batch's books: input_rows = silver_rows + quarantined_rows + duplicates_dropped."""
+    """One micro-batch's books:
+    input_rows = silver_rows + quarantined_rows + duplicates_dropped + already_present."""
 
     query_id: str
     batch_id: int
@@ -303,11 +305,25 @@ class BatchBooks:
     silver_rows: int
     quarantined_rows: int
     duplicates_dropped: int
+    already_present: int  # messages silver or quarantine already held (a backfill overlap)
     seconds: float
+
+    def as_frame(self, spark: SparkSession) -> DataFrame:
+        counts = ("input_rows", "silver_rows", "quarantined_rows", "duplicates_dropped",
+                  "already_present")
+        return spark.createDataFrame([asdict(self)]).select(
+            F.col("query_id"), F.col("batch_id").cast("bigint"),
+            *(F.col(c).cast("bigint") for c in counts),
+            F.col("seconds").cast("double"), F.current_timestamp().alias("committed_at"),
+        )
 
 
 class SilverBatchWriter:
-    """The foreachBatch function: classify, dedupe, and commit each table exactly once."""
+    """The foreachBatch function: classify, deduplicate, and commit each table exactly once.
+
+    The books are computed first and committed first; then quarantine, then silver. A batch
+    Spark replays after a crash recomputes the same rows (the tables it has not committed to
+    yet are unchanged) and skips every table that already holds its commit."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -322,56 +338,58 @@ class SilverBatchWriter:
         self._query_started.wait()
         query_id = self._query_id or ""
         started = time.monotonic()
-        spark = batch.sparkSession
-        classified = classify(batch).persist()
+        classified = classify(batch, self.settings.max_future_skew_seconds).persist()
         try:
-            books = self._write(spark, classified, query_id, batch_id, started)
+            books = self._write(classified, query_id, batch_id, started)
         finally:
             classified.unpersist()
         log.info("silver_batch", **asdict(books))
 
-    def _write(self, spark: SparkSession, classified: DataFrame, query_id: str,
-               batch_id: int, started: float) -> BatchBooks:
+    def _write(self, classified: DataFrame, query_id: str, batch_id: int,
+               started: float) -> BatchBooks:
+        spark = classified.sparkSession
         input_rows = classified.count()
-        quarantine = to_quarantine_rows(classified)
-        quarantined = quarantine.count()
-        candidates = first_of_each_event(to_silver_rows(classified, self.settings.pii_salt))
-        candidates = candidates.persist()
-        valid = classified.where(F.col("reason").isNull()).count()
-        bounds = candidates.agg(F.min("event_time"), F.max("event_time")).first()
-        if bounds is not None and bounds[0] is not None:
-            existing = spark.table(SILVER_TABLE).where(
-                F.col("event_time").between(bounds[0], bounds[1])
-            )
-            new_rows = not_yet_in(candidates, existing).persist()
-        else:
-            new_rows = candidates
-        written = new_rows.count()
-        if quarantined:
-            append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id)
-        if written:
-            append_once(new_rows, SILVER_TABLE, query_id, batch_id)
-        new_rows.unpersist()
-        candidates.unpersist()
-        books = BatchBooks(query_id, batch_id, input_rows, written, quarantined,
-                           valid - written, round(time.monotonic() - started, 3))
-        ledger = spark.createDataFrame([asdict(books)]).select(
-            F.col("query_id"), F.col("batch_id").cast("bigint"),
-            *(F.col(c).cast("bigint") for c in
-              ("input_rows", "silver_rows", "quarantined_rows", "duplicates_dropped")),
-            F.col("seconds").cast("double"), F.current_timestamp().alias("committed_at"),
+        offsets = classified.agg(F.min("kafka_offset"), F.max("kafka_offset")).first()
+        in_offsets = F.col("kafka_offset").between(offsets[0], offsets[1]) if input_rows else F.lit(False)
+
+        failing = to_quarantine_rows(classified)
+        quarantine = without_messages_in(failing, spark.table(QUARANTINE_TABLE).where(in_offsets))
+        quarantine = quarantine.persist()
+
+        valid = to_silver_rows(classified, self.settings.pii_salt)
+        bounds = valid.agg(F.min("event_time"), F.max("event_time")).first()
+        existing = spark.table(SILVER_TABLE).where(
+            F.col("event_time").between(bounds[0], bounds[1]) if bounds[0] else F.lit(False)
         )
-        append_once(ledger, SILVER_BATCHES_TABLE, query_id, batch_id)
+        fresh = without_messages_in(first_of_each_event(valid), existing)
+        new_rows = without_events_in(fresh, existing).persist()
+
+        valid_rows, quarantined_rows = valid.count(), quarantine.count()
+        silver_rows = new_rows.count()
+        present = (failing.count() - quarantined_rows) + (valid_rows - without_messages_in(
+            valid, existing).count())
+        books = BatchBooks(query_id, batch_id, input_rows, silver_rows, quarantined_rows,
+                           input_rows - silver_rows - quarantined_rows - present, present,
+                           round(time.monotonic() - started, 3))
+        append_once(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id)
+        if quarantined_rows:
+            append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id)
+        if silver_rows:
+            append_once(new_rows, SILVER_TABLE, query_id, batch_id)
+        quarantine.unpersist()
+        new_rows.unpersist()
         return books
 
 
 def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
     spark = spark_session(settings, "silver")
+    query_name = f"silver-{settings.topic}"
+    record_metrics(spark, settings.metrics_path("silver"), query_name)
     create_tables(spark)
     batch_writer = SilverBatchWriter(settings)
     writer = (
         read_kafka(spark, settings)
-        .writeStream.queryName(f"silver-{settings.topic}")
+        .writeStream.queryName(query_name)
         .foreachBatch(batch_writer)
         .option("checkpointLocation", str(settings.checkpoint_dir("silver")))
     )

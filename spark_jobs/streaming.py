@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+from pyspark.sql.streaming import DataStreamWriter, StreamingQuery, StreamingQueryListener
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
@@ -31,6 +33,55 @@ def read_kafka(spark: SparkSession, settings: Settings) -> DataFrame:
         .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
         .load()
     )
+
+
+def batch_metrics(progress: dict) -> dict:
+    """The figures worth monitoring from one StreamingQueryProgress (as a dict). Pure."""
+    lag = [
+        int(float(source.get("metrics", {}).get("maxOffsetsBehindLatest", 0) or 0))
+        for source in progress.get("sources", [])
+    ]
+    return {
+        "query": progress.get("name"),
+        "batch_id": progress.get("batchId"),
+        "timestamp": progress.get("timestamp"),
+        "input_rows": progress.get("numInputRows", 0),
+        "input_rows_per_second": round(progress.get("inputRowsPerSecond", 0.0) or 0.0, 1),
+        "processed_rows_per_second": round(progress.get("processedRowsPerSecond", 0.0) or 0.0, 1),
+        "batch_seconds": round(progress.get("batchDuration", 0) / 1000, 3),
+        "kafka_lag": max(lag, default=0),
+    }
+
+
+class MetricsRecorder(StreamingQueryListener):
+    """Logs every micro-batch's progress and appends it to a JSON-lines metrics file, so
+    freshness and Kafka lag can be monitored (tail it, or load it into anything)."""
+
+    def __init__(self, path: Path, query_name: str) -> None:
+        self.path = path
+        self.query_name = query_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def onQueryStarted(self, event) -> None:  # noqa: N802, ANN001 - Spark's names
+        pass
+
+    def onQueryProgress(self, event) -> None:  # noqa: N802, ANN001
+        metrics = batch_metrics(json.loads(event.progress.json))
+        if metrics["query"] != self.query_name:  # another query of the same session
+            return
+        log.info("batch_progress", **metrics)
+        with self.path.open("a") as out:
+            out.write(json.dumps(metrics) + "\n")
+
+    def onQueryIdle(self, event) -> None:  # noqa: N802, ANN001
+        pass
+
+    def onQueryTerminated(self, event) -> None:  # noqa: N802, ANN001
+        pass
+
+
+def record_metrics(spark: SparkSession, path: Path, query_name: str) -> None:
+    spark.streams.addListener(MetricsRecorder(path, query_name))
 
 
 def with_trigger(writer: DataStreamWriter, trigger: Trigger, interval: str) -> DataStreamWriter:
