@@ -6,6 +6,12 @@ PY := $(VENV)/bin/python
 LAKEHOUSE := $(VENV)/bin/lakehouse
 STACK ?= local
 export STACK
+# STACK=docker runs everything in containers (docker-compose.yml): the host needs a Docker engine
+# with the compose plugin, and neither the venv nor the jars.
+COMPOSE := docker compose
+STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
+# The one-shot services `make demo STACK=docker` runs, in order.
+DEMO_JOBS := producer bronze silver dbt ml summary
 
 .DEFAULT_GOAL := help
 .PHONY: help check-stack setup up down status demo produce bronze silver dbt ml test test-unit lint clean
@@ -28,31 +34,64 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	mvn -q -B -f jvm/pom.xml -P kafka dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars/kafka
 	touch $@
 
+# Static-check tools (checkov) in their own venv: their pins conflict with the project's lock.
+TOOLS_VENV := .venv-tools
+$(TOOLS_VENV)/.installed: requirements-tools.lock $(VENV)/.installed
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(VENV)/bin/uv pip sync --quiet -p $(TOOLS_VENV)/bin/python requirements-tools.lock
+	touch $@
+
 setup: $(VENV)/.installed .jars/.resolved ## install Python packages (.venv) and the pinned JVM jars (.jars)
 
 check-stack:
-	@[ "$(STACK)" = local ] || { echo "STACK=$(STACK): only STACK=local exists so far (the docker-compose stack is planned)" >&2; exit 1; }
+	@case "$(STACK)" in \
+	  local) ;; \
+	  docker) docker info >/dev/null 2>&1 || { echo "STACK=docker: no Docker engine answers (\`docker info\` fails); start one, or use STACK=local" >&2; exit 1; }; \
+	    $(COMPOSE) version >/dev/null 2>&1 || { echo "STACK=docker: \`$(COMPOSE)\` is missing; install the Docker Compose plugin, or use STACK=local" >&2; exit 1; } ;; \
+	  *) echo "STACK=$(STACK): unknown stack; use STACK=local (the default) or STACK=docker" >&2; exit 1 ;; \
+	esac
 
-up: check-stack setup ## start the local stack (a Kafka broker on 127.0.0.1:9092); idempotent
+up: check-stack $(STACK_SETUP) ## start the stack (Kafka on 127.0.0.1:9092; STACK=docker: compose services); idempotent
+ifeq ($(STACK),docker)
+	$(COMPOSE) up -d --wait
+else
 	$(LAKEHOUSE) up
+endif
 
-down: ## stop the local stack started by `make up`
+down: $(if $(filter docker,$(STACK)),check-stack) ## stop the stack started by `make up` (STACK=docker keeps the volumes)
+ifeq ($(STACK),docker)
+	$(COMPOSE) down
+else
 	@if [ -x $(LAKEHOUSE) ]; then $(LAKEHOUSE) down; fi
+endif
 
-status: setup ## is the local stack running?
+status: $(if $(filter docker,$(STACK)),check-stack,setup) ## is the stack running?
+ifeq ($(STACK),docker)
+	$(COMPOSE) ps
+else
 	$(LAKEHOUSE) status
+endif
 
-demo: check-stack setup ## the whole pipeline on 10,000 events, then a summary
+demo: check-stack $(STACK_SETUP) ## the whole pipeline on 10,000 events, then a summary (STACK=docker: compose jobs)
+ifeq ($(STACK),docker)
+	$(COMPOSE) up -d --wait
+	$(COMPOSE) --profile jobs build producer
+	for job in $(DEMO_JOBS); do $(COMPOSE) run --rm $$job || exit 1; done
+else
 	$(LAKEHOUSE) demo
+endif
 
-test: setup ## the whole test suite: unit, integration, e2e
+test: setup $(TOOLS_VENV)/.installed ## the whole test suite: unit, integration, e2e
 	$(PY) -m pytest
 
-test-unit: setup ## unit tests only (no JVM, no broker)
+test-unit: setup $(TOOLS_VENV)/.installed ## unit tests only (no JVM, no broker)
 	$(PY) -m pytest tests/unit
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 
-clean: down ## remove local state (.lakehouse), keep installs
+clean: down ## remove local state (.lakehouse; STACK=docker: the compose volumes), keep installs
 	rm -rf .lakehouse dbt_project/target dbt_project/logs
+ifeq ($(STACK),docker)
+	$(COMPOSE) down --volumes
+endif

@@ -10,7 +10,7 @@ from lakehouse.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
 
 def iceberg_catalog(settings: Settings) -> Catalog:
-    if settings.profile == "local":
+    if settings.profile == "local" and settings.catalog_database is None:
         settings.catalog_db.parent.mkdir(parents=True, exist_ok=True)
         # WAL lets readers and the streaming writer share the SQLite file; the mode is kept
         # in the file, so setting it once per open is cheap and idempotent.

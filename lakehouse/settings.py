@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_PATH = PROJECT_ROOT / "contracts" / "purchase_event.schema.json"
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     max_offsets_per_trigger: int = 50_000
 
     catalog_name: str = "lakehouse"
+    # The Iceberg JDBC catalog in a PostgreSQL database instead of the SQLite file under `home`
+    # (`postgresql://user:password@host:port/database`), e.g. on the docker-compose stack.
+    catalog_uri: str | None = None
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4
@@ -109,18 +113,43 @@ class Settings(BaseSettings):
                 "LAKEHOUSE_PROFILE=aws is not wired yet (Glue catalog + S3 arrive with the AWS issue)"
             )
 
+    @property
+    def catalog_database(self) -> URL | None:
+        """The PostgreSQL catalog database, when `catalog_uri` names one."""
+        if self.catalog_uri is None:
+            return None
+        url = make_url(self.catalog_uri)
+        if url.get_backend_name() != "postgresql":
+            raise ValueError(
+                f"LAKEHOUSE_CATALOG_URI must be postgresql://..., not {url.drivername}://"
+            )
+        return url
+
     def spark_catalog_conf(self) -> dict[str, str]:
-        """Iceberg catalog properties for Spark (JDBC catalog in one SQLite file)."""
+        """Iceberg catalog properties for Spark (JDBC catalog in one SQLite file, or PostgreSQL)."""
         self._require_local()
         prefix = f"spark.sql.catalog.{self.catalog_name}"
+        database = self.catalog_database
+        if database is None:
+            connection = {
+                f"{prefix}.uri": f"jdbc:sqlite:{self.catalog_db}",
+                f"{prefix}.jdbc.journal_mode": "WAL",
+                f"{prefix}.jdbc.busy_timeout": str(SQLITE_BUSY_TIMEOUT_MS),
+            }
+        else:
+            connection = {
+                f"{prefix}.uri": (
+                    f"jdbc:postgresql://{database.host}:{database.port or 5432}/{database.database}"
+                ),
+                f"{prefix}.jdbc.user": database.username or "",
+                f"{prefix}.jdbc.password": database.password or "",
+            }
         return {
             prefix: "org.apache.iceberg.spark.SparkCatalog",
             f"{prefix}.type": "jdbc",
-            f"{prefix}.uri": f"jdbc:sqlite:{self.catalog_db}",
+            **connection,
             # V1 keeps the iceberg_type column pyiceberg also reads and writes.
             f"{prefix}.jdbc.schema-version": "V1",
-            f"{prefix}.jdbc.journal_mode": "WAL",
-            f"{prefix}.jdbc.busy_timeout": str(SQLITE_BUSY_TIMEOUT_MS),
             f"{prefix}.warehouse": self.warehouse.as_uri(),
             # Several writers share the catalog (streams, dbt, pyiceberg): always read the
             # latest metadata instead of a table cached when the session first loaded it.
@@ -153,10 +182,16 @@ class Settings(BaseSettings):
         }
 
     def pyiceberg_properties(self) -> dict[str, str]:
-        """The same catalog for pyiceberg: same SQLite file, same catalog name."""
+        """The same catalog for pyiceberg: same database (SQLite file or PostgreSQL), same name."""
         self._require_local()
+        database = self.catalog_database
         return {
             "type": "sql",
-            "uri": f"sqlite:///{self.catalog_db}?timeout={SQLITE_BUSY_TIMEOUT_MS // 1000}",
+            "uri": (
+                f"sqlite:///{self.catalog_db}?timeout={SQLITE_BUSY_TIMEOUT_MS // 1000}"
+                if database is None
+                else database.set(drivername="postgresql+psycopg2").render_as_string(
+                    hide_password=False)
+            ),
             "warehouse": self.warehouse.as_uri(),
         }

@@ -1,0 +1,337 @@
+"""The docker-compose stack, checked statically (no Docker engine needed): the file follows the
+Compose Specification, its images carry the versions pinned in jvm/pom.xml and pyproject.toml,
+ports stay on loopback, and its jobs run the same commands with the same settings as the local stack."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+import xml.etree.ElementTree as ET
+from importlib.metadata import requires
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import typer
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from lakehouse.local_kafka import server_properties
+from lakehouse.settings import PROJECT_ROOT, Settings
+
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+DOCKERFILE = PROJECT_ROOT / "docker" / "Dockerfile"
+COMPOSE_SCHEMA = Path(__file__).resolve().parent.parent / "data" / "compose-spec.json"
+# The Python entry point each one-shot job runs (the commands README gives for the local stack).
+JOB_COMMANDS = {
+    "producer": ["python", "-m", "producer"],
+    "bronze": ["python", "-m", "spark_jobs.bronze"],
+    "silver": ["python", "-m", "spark_jobs.silver"],
+    "dbt": ["lakehouse", "dbt", "build"],
+    "ml": ["python", "-m", "ml"],
+}
+# Broker properties that differ by design: the compose broker listens on the compose network too.
+NETWORK_PROPERTIES = {"listeners", "advertised.listeners", "listener.security.protocol.map",
+                      "controller.quorum.voters", "log.dirs"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def pom() -> dict[str, str]:
+    """The <properties> of jvm/pom.xml."""
+    root = ET.parse(PROJECT_ROOT / "jvm" / "pom.xml").getroot()
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    return {el.tag.split("}")[1]: (el.text or "").strip()
+            for el in root.find("m:properties", ns)}
+
+
+@pytest.fixture(scope="module")
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+
+
+def dockerfile_images() -> dict[str, str]:
+    """Stage name (or the image itself for an unnamed stage) -> the image it is built FROM."""
+    images = {}
+    for line in DOCKERFILE.read_text().splitlines():
+        match = re.match(r"FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$", line, re.I)
+        if match:
+            images[match.group(2) or match.group(1)] = match.group(1)
+    return images
+
+
+def image_tag(image: str) -> str:
+    name, _, tag = image.rpartition(":")
+    assert name and "/" not in tag, f"{image} has no tag"
+    return tag
+
+
+def pinned_version(pyproject: dict[str, Any], package: str) -> str:
+    for dependency in pyproject["project"]["dependencies"]:
+        requirement = Requirement(dependency)
+        if requirement.name == package:
+            (spec,) = requirement.specifier
+            assert spec.operator == "==", f"{package} is not pinned exactly in pyproject.toml"
+            return spec.version
+    raise AssertionError(f"{package} is not a dependency in pyproject.toml")
+
+
+def jobs(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The one-shot services: those only `docker compose run` starts (they carry a profile)."""
+    return {name: s for name, s in services.items() if s.get("profiles")}
+
+
+# ---- (1) the Compose Specification
+
+def test_compose_file_follows_the_compose_specification(compose: dict[str, Any]):
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.Draft7Validator(schema).validate(compose)
+
+
+def compose_cli() -> list[str] | None:
+    """Docker Compose v2 (the plugin or a standalone binary), if this machine has one."""
+    for cli in (["docker", "compose"], ["docker-compose"]):
+        try:
+            result = subprocess.run([*cli, "version", "--short"], capture_output=True, text=True,
+                                    timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if result.returncode == 0 and not result.stdout.startswith("1."):
+            return cli
+    return None
+
+
+@pytest.mark.parametrize("profile", [[], ["--profile", "jobs"]], ids=["up", "jobs"])
+def test_docker_compose_itself_accepts_the_file(profile: list[str]):
+    """Where Compose is installed (it needs no engine for this), its own parser has the last word."""
+    cli = compose_cli()
+    if cli is None:
+        pytest.skip("no Docker Compose v2 here; the schema test above still runs")
+    result = subprocess.run([*cli, "-f", str(COMPOSE_FILE), *profile, "config", "--quiet"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_schema_rejects_what_compose_rejects(compose: dict[str, Any]):
+    """The vendored schema really constrains services (it is no permissive stand-in)."""
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text()))
+    broken = copy.deepcopy(compose)
+    broken["services"]["kafka"]["helthcheck"] = broken["services"]["kafka"].pop("healthcheck")
+    assert not validator.is_valid(broken)
+    broken = copy.deepcopy(compose)
+    broken["services"]["kafka"]["ports"][0]["published"] = {"port": 9092}
+    assert not validator.is_valid(broken)
+
+
+# ---- (2) image versions follow the pins
+
+def test_kafka_image_is_the_broker_version_of_the_pom(services, pom):
+    image = services["kafka"]["image"]
+    assert image.startswith("apache/kafka:")
+    assert image_tag(image) == pom["kafka.broker.version"]
+
+
+def test_spark_image_is_the_spark_version_of_pyspark_and_the_pom(pom, pyproject):
+    (spark_image,) = [i for i in dockerfile_images().values() if i.startswith("apache/spark:")]
+    tag = image_tag(spark_image)
+    assert tag.split("-")[0] == pinned_version(pyproject, "pyspark") == pom["spark.version"]
+    # The jars in jvm/pom.xml are built for this Scala line: so must the image's Spark be.
+    assert f"-scala{pom['scala.binary.version']}-" in f"-{tag}-"
+
+
+def test_jobs_image_runs_a_python_that_pyproject_accepts(pyproject):
+    pythons = set(re.findall(r"\bpython(3\.\d+)\b", DOCKERFILE.read_text()))
+    assert len(pythons) == 1, f"the Dockerfile names several Pythons: {pythons}"
+    assert SpecifierSet(pyproject["project"]["requires-python"]).contains(f"{pythons.pop()}.0")
+
+
+def test_every_image_is_pinned_to_a_version(services):
+    images = {name: s["image"] for name, s in services.items() if "build" not in s}
+    images |= {f"Dockerfile {stage}": image for stage, image in dockerfile_images().items()}
+    assert images
+    for where, image in images.items():
+        tag = image_tag(image)
+        assert re.match(r"\d+\.\d+", tag), f"{where}: {image} is not pinned to a version"
+
+
+def test_every_job_runs_the_image_built_from_the_dockerfile(services):
+    for name, service in jobs(services).items():
+        build = service["build"]
+        assert (PROJECT_ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE, name
+        assert service["image"] == jobs(services)["producer"]["image"], name
+
+
+def test_the_image_installs_the_locked_packages_and_the_spark_jars_settings_reads():
+    dockerfile = DOCKERFILE.read_text()
+    assert "requirements.lock" in dockerfile
+    assert "-P spark dependency:copy-dependencies" in dockerfile
+    jars = Settings(home=Path("/lakehouse")).jars_dir.relative_to(PROJECT_ROOT) / "spark"
+    assert re.search(rf"COPY --from=jars \S+ {re.escape(str(jars))}\n", dockerfile)
+
+
+def test_the_lock_pins_pyicebergs_postgresql_driver():
+    lock = dict(re.findall(r"^([a-z0-9_.-]+)==(\S+)$", (PROJECT_ROOT / "requirements.lock")
+                           .read_text(), re.M))
+    extra = [Requirement(r) for r in requires("pyiceberg") or []
+             if 'extra == "sql-postgres"' in r]
+    assert extra, "pyiceberg declares no sql-postgres extra"
+    for wanted in extra:
+        assert wanted.name in lock, f"{wanted.name} (the PostgreSQL catalog driver) is not locked"
+        assert wanted.specifier.contains(lock[wanted.name]), f"{lock[wanted.name]} vs {wanted}"
+
+
+# ---- (3) loopback ports, healthchecks, named volumes
+
+def test_every_published_port_is_bound_to_loopback(services):
+    published = [(name, port) for name, s in services.items() for port in s.get("ports", [])]
+    assert published, "nothing is published: the host could not reach Kafka"
+    for name, port in published:
+        if isinstance(port, dict):
+            assert port.get("host_ip") == "127.0.0.1", f"{name}: {port}"
+        else:
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_every_long_running_service_has_a_healthcheck(services):
+    long_running = {name: s for name, s in services.items() if name not in jobs(services)}
+    assert {"kafka", "postgres"} <= long_running.keys()
+    for name, service in long_running.items():
+        healthcheck = service.get("healthcheck", {})
+        assert healthcheck.get("test") and not healthcheck.get("disable"), name
+        assert service.get("restart") in {"unless-stopped", "always"}, name
+
+
+def test_jobs_wait_for_healthy_services(services):
+    for name, service in jobs(services).items():
+        depends_on = service["depends_on"]
+        assert {dep: d["condition"] for dep, d in depends_on.items()} == {
+            "kafka": "service_healthy", "postgres": "service_healthy"}, name
+
+
+def test_every_volume_is_named(compose, services):
+    declared = set(compose.get("volumes") or {})
+    mounts = [(name, v) for name, s in services.items() for v in s.get("volumes", [])]
+    assert mounts
+    for name, volume in mounts:
+        if isinstance(volume, dict):
+            assert volume["type"] == "volume", f"{name}: {volume}"
+            source = volume["source"]
+        else:
+            source = volume.split(":")[0]
+        assert source in declared, f"{name}: {volume} is not a named volume of the file"
+
+
+# ---- the jobs do what the local stack does
+
+def test_jobs_run_the_project_entry_points(services):
+    commands = {name: s["command"][:len(JOB_COMMANDS.get(name, []))]
+                for name, s in jobs(services).items()}
+    for name, command in JOB_COMMANDS.items():
+        assert commands.get(name) == command, name
+
+
+def test_producer_job_produces_the_same_events_as_lakehouse_demo(services):
+    from lakehouse.cli import app as lakehouse_app
+    from producer.cli import app as producer_app
+    from producer.events import GeneratorOptions
+
+    argv = services["producer"]["command"][len(JOB_COMMANDS["producer"]):]
+    produced = typer.main.get_command(producer_app).make_context("producer", list(argv)).params
+    demo_command = typer.main.get_command(lakehouse_app).commands["demo"]
+    demo = demo_command.make_context("demo", []).params
+    assert produced["resume"], "the producer job must only top the topic up, like the demo"
+    assert produced["count"] == demo["events"]
+    for option in ("seed", "anomaly_share", "malformed_share", "duplicate_share"):
+        assert produced[option] == demo[option], option
+    days = {f.name: f.default for f in dataclasses.fields(GeneratorOptions)}["days"]
+    assert produced["days"] == days
+
+
+def test_kafka_runs_the_local_brokers_configuration(services):
+    environment = services["kafka"]["environment"]
+    local = dict(line.split("=", 1) for line in
+                 server_properties(Settings(), Path("/data")).splitlines())
+    for key, value in local.items():
+        if key not in NETWORK_PROPERTIES:
+            assert environment.get(f"KAFKA_{key.upper().replace('.', '_')}") == value, key
+    # Containers reach the broker at the bootstrap address the jobs are given.
+    host, port = services["producer"]["environment"]["LAKEHOUSE_KAFKA_BOOTSTRAP"].split(":")
+    assert host == "kafka" and f"PLAINTEXT://{host}:{port}" in environment["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_catalog_uri_points_at_the_postgres_service(services):
+    postgres = services["postgres"]["environment"]
+    uri = urlsplit(services["producer"]["environment"]["LAKEHOUSE_CATALOG_URI"])
+    assert uri.scheme == "postgresql" and uri.hostname in services
+    assert (uri.username, uri.password, uri.path.lstrip("/")) == (
+        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"])
+
+
+def test_every_job_setting_is_a_settings_field(services):
+    fields = set(Settings.model_fields)
+    for name, service in jobs(services).items():
+        for variable in service["environment"]:
+            field = variable.removeprefix("LAKEHOUSE_").lower()
+            assert field in fields, f"{name}: {variable} is no setting"
+
+
+# ---- make STACK=docker
+
+def make(*args: str) -> subprocess.CompletedProcess[str]:
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_make_uses_compose_for_stack_docker(services):
+    assert "docker compose up -d --wait" in make("-n", "up", "STACK=docker").stdout
+    assert "docker compose down" in make("-n", "down", "STACK=docker").stdout
+    demo = make("-n", "demo", "STACK=docker").stdout
+    assert "docker compose up -d --wait" in demo
+    loop = re.search(r"for job in ([^;]+);", demo)
+    assert loop, demo
+    demo_jobs = shlex.split(loop.group(1))
+    assert demo_jobs[: len(JOB_COMMANDS)] == list(JOB_COMMANDS)
+    assert set(demo_jobs) == set(jobs(services))
+
+
+def test_stack_docker_is_refused_in_one_line_without_a_docker_engine():
+    result = make("check-stack", "STACK=docker")
+    if docker_answers():
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert len(ours) == 1 and ours[0].startswith("STACK=docker:"), result.stderr
+
+
+def test_unknown_stack_is_refused():
+    result = make("check-stack", "STACK=kubernetes")
+    assert result.returncode != 0 and "STACK=kubernetes: unknown stack" in result.stderr
