@@ -107,10 +107,12 @@ def _running_pid(paths: BrokerPaths) -> int | None:
     return pid
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
@@ -128,8 +130,8 @@ def wait_until_ready(settings: Settings, timeout: float = 90.0) -> None:
     @retry(stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
            retry=retry_if_exception_type(Exception), reraise=True)
     def probe() -> None:
-        if not _port_open(settings.kafka_port):
-            raise BrokerError(f"nothing listens on 127.0.0.1:{settings.kafka_port} yet")
+        if not _port_open(settings.kafka_host, settings.kafka_port):
+            raise BrokerError(f"nothing listens on {settings.kafka_bootstrap} yet")
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
                                  request_timeout_ms=5000)
         try:
@@ -148,7 +150,7 @@ def start(settings: Settings) -> int:
         wait_until_ready(settings)
         log.info("broker_already_running", pid=pid, bootstrap=settings.kafka_bootstrap)
         return pid
-    if _port_open(settings.kafka_port):
+    if _port_open("127.0.0.1", settings.kafka_port):
         raise BrokerError(
             f"127.0.0.1:{settings.kafka_port} is taken by another process; "
             "stop it or set LAKEHOUSE_KAFKA_BOOTSTRAP to a free port"

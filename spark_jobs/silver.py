@@ -225,14 +225,16 @@ def without_events_in(candidates: DataFrame, existing: DataFrame) -> DataFrame:
 
 
 # ---------------------------------------------------------------- tables (I/O)
-def silver_ddl() -> str:
-    columns = []
-    for spec in contract.fields():
-        if spec.pii:
-            columns.append(f"{spec.name}_sha256 string")
-        else:
-            kind = "timestamp" if spec.is_timestamp else SPARK_TYPES[spec.json_type]
-            columns.append(f"{spec.name} {kind} comment '{_sql_text(spec.description)}'")
+def silver_column(spec: FieldSpec) -> str:
+    """The silver column of one contract field, as DDL."""
+    if spec.pii:
+        return f"{spec.name}_sha256 string comment 'salted SHA-256 of {spec.name}'"
+    kind = "timestamp" if spec.is_timestamp else SPARK_TYPES[spec.json_type]
+    return f"{spec.name} {kind} comment '{_sql_text(spec.description)}'"
+
+
+def silver_ddl(specs: tuple[FieldSpec, ...] | None = None) -> str:
+    columns = [silver_column(spec) for spec in specs or contract.fields()]
     columns += ["kafka_topic string", "kafka_partition int", "kafka_offset bigint",
                 "kafka_timestamp timestamp", "ingested_at timestamp"]
     return (
@@ -267,11 +269,28 @@ def _sql_text(text: str) -> str:
 def create_tables(spark: SparkSession) -> None:
     spark.sql(f"create namespace if not exists {SILVER_NAMESPACE}")
     spark.sql(silver_ddl())
+    evolve_silver(spark)
     # Day partitions, sorted by time then customer inside each file: the common queries filter
     # on a time range and on customers; compaction keeps this order.
     spark.sql(f"alter table {SILVER_TABLE} write locally ordered by event_time, customer_id")
     spark.sql(QUARANTINE_DDL)
     spark.sql(BATCHES_DDL)
+
+
+def evolve_silver(spark: SparkSession) -> list[str]:
+    """Add the columns of contract fields the silver table lacks (a new schema_version's
+    optional fields). Additive only: Iceberg adds a column in a metadata commit, old rows read
+    it as null, nothing is rewritten and the stream keeps its checkpoint."""
+    present = {c.lower() for c in spark.table(SILVER_TABLE).columns}
+    added = []
+    for spec in contract.fields():
+        column = f"{spec.name}_sha256" if spec.pii else spec.name
+        if column.lower() not in present:
+            spark.sql(f"alter table {SILVER_TABLE} add column {silver_column(spec)}")
+            added.append(column)
+    if added:
+        log.info("silver_schema_evolved", added=added)
+    return added
 
 
 def already_committed(spark: SparkSession, table: str, query_id: str, batch_id: int) -> bool:

@@ -79,3 +79,29 @@ def test_no_clear_pii_reaches_silver(spark, spark_settings):
     values = {v for row in silver.select(*strings).collect() for v in row}
     assert not values & clear
     assert "customer_email" not in silver.columns and "customer_name" not in silver.columns
+
+
+def test_schema_evolution_adds_the_new_optional_column_and_quarantines_incompatible_events(
+        spark, spark_settings):
+    create_tables(spark)
+    # the table as the version-1 contract made it
+    spark.sql(f"alter table {SILVER_TABLE} drop column coupon_code")
+    assert "coupon_code" not in spark.table(SILVER_TABLE).columns
+    create_tables(spark)  # what the silver job does when it starts with the version-2 contract
+    assert "coupon_code" in spark.table(SILVER_TABLE).columns
+
+    v1 = {**one_event(300), "schema_version": 1}
+    v2 = {**one_event(301), "schema_version": 2, "coupon_code": "SPRING10"}
+    v2_wrong_type = {**one_event(302), "schema_version": 2, "coupon_code": 10}
+    v3 = {**one_event(303), "schema_version": 3, "coupon_code": "X", "loyalty_tier": "gold"}
+    writer = SilverBatchWriter(spark_settings)
+    writer.query_started("evolution")
+    batch = kafka_frame(spark, [encode(e) for e in (v1, v2, v2_wrong_type, v3)], topic="evo")
+    writer(batch, 0)
+    silver = {r.event_id: r.coupon_code for r in spark.table(SILVER_TABLE)
+              .where("kafka_topic = 'evo'").select("event_id", "coupon_code").collect()}
+    assert silver == {v1["event_id"]: None, v2["event_id"]: "SPRING10"}
+    reasons = {r.event_id: r.reason for r in spark.table("silver.purchases_quarantine")
+               .where("kafka_topic = 'evo'").collect()}
+    assert reasons == {v2_wrong_type["event_id"]: "wrong_type:coupon_code",
+                       v3["event_id"]: Reason.UNKNOWN_SCHEMA_VERSION}
