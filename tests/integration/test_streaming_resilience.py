@@ -23,7 +23,6 @@ from lakehouse import local_kafka
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.kafka_topics import ensure_topic
 from lakehouse.settings import PROJECT_ROOT, QUARANTINE_TABLE, SILVER_TABLE, Settings
-from producer.cli import produce
 from producer.events import GeneratorOptions, Message, generate
 from spark_jobs.bronze import read_bronze
 from tests.conftest import _free_port_pair, run_cli, settings_env
@@ -78,6 +77,34 @@ def send(settings: Settings, messages: list[Message]) -> None:
     producer.close()
 
 
+class Flow(threading.Thread):
+    """Sends messages at a steady rate until stopped; `sent` says how many went out (all acked)."""
+
+    def __init__(self, settings: Settings, messages: list[Message], rate: float) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.messages, self.rate = settings, messages, rate
+        self.stopped = threading.Event()
+        self.sent = 0
+
+    def run(self) -> None:
+        ensure_topic(self.settings)
+        producer = KafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+        started = time.monotonic()
+        for i, message in enumerate(self.messages):
+            if self.stopped.is_set():
+                break
+            producer.send(self.settings.topic, key=message.key, value=message.value)
+            self.sent = i + 1
+            time.sleep(max(0.0, started + (i + 1) / self.rate - time.monotonic()))
+        producer.flush()
+        producer.close()
+
+    def stop(self) -> list[Message]:
+        self.stopped.set()
+        self.join()
+        return self.messages[: self.sent]
+
+
 def drain(settings: Settings) -> None:
     run_cli(settings, "-m", "spark_jobs.bronze")
     run_cli(settings, "-m", "spark_jobs.silver")
@@ -107,11 +134,9 @@ def reconcile(settings: Settings, spark, messages: list[Message]) -> None:
 
 
 def test_kill_9_at_random_moments_loses_and_duplicates_nothing(settings, spark, tmp_path):
-    options = GeneratorOptions(count=4000, seed=61, malformed_share=0.03, duplicate_share=0.05)
-    messages = list(generate(options))
-    producer = threading.Thread(
-        target=produce, args=(settings, options), kwargs={"rate": 40, "show_progress": False})
-    producer.start()
+    options = GeneratorOptions(count=30_000, seed=61, malformed_share=0.03, duplicate_share=0.05)
+    flow = Flow(settings, list(generate(options)), rate=40)  # flows until the kills are done
+    flow.start()
     small_batches = {"LAKEHOUSE_MAX_OFFSETS_PER_TRIGGER": "100"}
     rng = random.Random(int(time.time()))
     kills = []
@@ -127,7 +152,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(settings, spark, 
             crash(jobs[job])
             kills.append((job, round(wait, 2)))
             jobs[job] = start_job(settings, job, tmp_path, extra_env=small_batches)
-    producer.join()
+    messages = flow.stop()
     for process in jobs.values():
         crash(process)
     print(f"kill -9 (job, seconds after a committed batch): {kills}")
@@ -181,6 +206,10 @@ def test_resent_events_are_dropped_across_restarts(settings):
     assert pc.sum(books["duplicates_dropped"]).as_py() == sum(
         m.kind in ("valid", "anomaly", "duplicate") for m in messages)
     assert pc.sum(books["input_rows"]).as_py() == 1400
+    # every micro-batch's progress, with the Kafka lag, is recorded for monitoring
+    progress = [json.loads(line) for line in settings.metrics_path("silver").read_text().splitlines()]
+    assert sum(p["input_rows"] for p in progress) == 1400
+    assert all(p["kafka_lag"] >= 0 and p["batch_seconds"] > 0 for p in progress)
 
 
 def test_backfill_from_bronze_gives_the_same_rows_as_the_stream(settings, spark):

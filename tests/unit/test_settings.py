@@ -49,3 +49,14 @@ def test_pyspark_pin_matches_the_spark_jars_in_the_pom():
     assert f"pyspark=={spark_version}" in deps
     lock = (PROJECT_ROOT / "requirements.lock").read_text()
     assert f"pyspark=={spark_version}\n" in lock
+
+
+def test_batch_metrics_takes_the_largest_kafka_lag():
+    from spark_jobs.streaming import batch_metrics
+
+    progress = {"name": "silver-t", "batchId": 3, "numInputRows": 120, "batchDuration": 1500,
+                "sources": [{"metrics": {"maxOffsetsBehindLatest": "40"}},
+                            {"metrics": {"maxOffsetsBehindLatest": "7"}}]}
+    metrics = batch_metrics(progress)
+    assert metrics["kafka_lag"] == 40 and metrics["batch_seconds"] == 1.5
+    assert metrics["input_rows"] == 120 and metrics["query"] == "silver-t"
