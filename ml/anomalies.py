@@ -1,130 +1,171 @@
-"""Isolation Forest over gold purchases -> Iceberg `gold.purchase_anomalies`.
+"""Training and scoring over Iceberg: gold.fct_purchases -> gold.purchase_anomalies.
 
-Reads gold.fct_purchases with pyiceberg, builds features (pure), fits the model, scores every
-purchase and replaces the anomalies table in one atomic commit, so a rerun gives the same
-table. The fitted model is saved under the models folder, named by its version."""
+- train: read gold.fct_purchases at its current snapshot (pyiceberg), build the features, fit
+  the Isolation Forest without labels, grade it against the producer's ground-truth file when
+  there is one, and register it (ml.registry) as the current model.
+- score: score the purchases gold.purchase_anomalies does not hold yet with the current model
+  and append them in one commit. Features come from the whole of gold, so each purchase is
+  scored with its customer's history; a rerun adds nothing.
+- run: train when no model is registered, then score (`python -m ml`, and the demo)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-import joblib
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from sklearn.ensemble import IsolationForest
+from pyiceberg.table import Table
 
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.logs import get_logger
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE, Settings
+from ml import registry
+from ml.evaluation import evaluate
+from ml.features import PURCHASE_COLUMNS, build_features
+from ml.model import ModelParams, fit
+from producer.ground_truth import read_ground_truth
 
 log = get_logger("ml")
-
-FEATURES = ["log_amount", "quantity", "price_ratio", "amount_vs_customer", "hour_of_day"]
-CONTAMINATION = 0.01
-N_ESTIMATORS = 200
-SEED = 7
-PURCHASE_COLUMNS = ["event_id", "event_time", "customer_id", "product_id", "quantity",
-                    "unit_price", "total_amount"]
 
 ANOMALIES_SCHEMA = pa.schema([
     pa.field("event_id", pa.string(), nullable=False),
     pa.field("anomaly_score", pa.float64(), nullable=False),
     pa.field("is_anomaly", pa.bool_(), nullable=False),
+    # why: the features that isolated the purchase most, as "name=value, ..."
+    pa.field("top_features", pa.string(), nullable=False),
     pa.field("model_version", pa.string(), nullable=False),
     pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
 ])
 
 
-def build_features(purchases: pd.DataFrame) -> pd.DataFrame:
-    """Per-purchase features. Pure: a DataFrame with PURCHASE_COLUMNS in, FEATURES out."""
-    amount = purchases["total_amount"].astype(float)
-    unit_price = purchases["unit_price"].astype(float)
-    product_median = unit_price.groupby(purchases["product_id"]).transform("median")
-    customer_median = amount.groupby(purchases["customer_id"]).transform("median")
-    return pd.DataFrame(
-        {
-            "log_amount": np.log1p(amount),
-            "quantity": purchases["quantity"].astype(float),
-            "price_ratio": unit_price / product_median,
-            "amount_vs_customer": np.log1p(amount) - np.log1p(customer_median),
-            "hour_of_day": pd.to_datetime(purchases["event_time"], utc=True).dt.hour.astype(float),
-        },
-        index=purchases.index,
-    )[FEATURES]
-
-
-def model_version(snapshot_id: int | None, rows: int) -> str:
-    spec = json.dumps({"features": FEATURES, "contamination": CONTAMINATION,
-                       "n_estimators": N_ESTIMATORS, "seed": SEED,
-                       "snapshot": snapshot_id, "rows": rows}, sort_keys=True)
-    return "iforest-" + hashlib.sha256(spec.encode()).hexdigest()[:12]
-
-
-def fit_and_score(features: pd.DataFrame) -> tuple[IsolationForest, np.ndarray, np.ndarray]:
-    """Fit on all purchases (no labels); higher score = more anomalous."""
-    model = IsolationForest(n_estimators=N_ESTIMATORS, contamination=CONTAMINATION,
-                            random_state=SEED)
-    model.fit(features.to_numpy())
-    scores = -model.score_samples(features.to_numpy())
-    flagged = model.predict(features.to_numpy()) == -1
-    return model, scores, flagged
+@dataclass
+class TrainingSummary:
+    model_version: str
+    purchases: int
+    snapshot_id: int | None
+    meets_bar: bool | None  # None: no ground truth for these purchases
+    seconds: float
 
 
 @dataclass
 class ScoringSummary:
-    purchases: int
-    flagged: int
+    purchases: int  # in gold
+    scored: int  # newly scored by this run
+    flagged: int  # of those, flagged as anomalies
     model_version: str
     seconds: float
+    trained: bool = False  # this run trained the model first
 
 
 def load_purchases(catalog: Catalog) -> tuple[pd.DataFrame, int | None]:
+    """gold.fct_purchases at its current snapshot, and that snapshot's id."""
     table = catalog.load_table(GOLD_FACT_TABLE)
     snapshot = table.current_snapshot()
-    frame = table.scan(selected_fields=tuple(PURCHASE_COLUMNS)).to_pandas()
-    return frame, snapshot.snapshot_id if snapshot else None
+    if snapshot is None:
+        return pd.DataFrame(columns=PURCHASE_COLUMNS), None
+    frame = table.scan(selected_fields=tuple(PURCHASE_COLUMNS),
+                       snapshot_id=snapshot.snapshot_id).to_pandas()
+    return frame, snapshot.snapshot_id
 
 
-def write_anomalies(catalog: Catalog, rows: pa.Table) -> None:
+def anomalies_table(catalog: Catalog) -> Table:
+    """gold.purchase_anomalies, created on first use. A table an earlier version of this job
+    wrote gains the columns it lacks (optional: its old rows have no value for them)."""
     catalog.create_namespace_if_not_exists(GOLD_NAMESPACE)
     table = catalog.create_table_if_not_exists(ANOMALIES_TABLE, schema=ANOMALIES_SCHEMA)
-    with warnings.catch_warnings():  # the first overwrite of an empty table has nothing to delete
-        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-        table.overwrite(rows)
+    have = set(table.schema().column_names)
+    missing = [f.with_nullable(True) for f in ANOMALIES_SCHEMA if f.name not in have]
+    if missing:
+        with table.update_schema() as update:
+            update.union_by_name(pa.schema(missing))
+    return table
+
+
+def scored_event_ids(table: Table) -> set[str]:
+    if table.current_snapshot() is None:
+        return set()
+    return set(table.scan(selected_fields=("event_id",)).to_arrow()["event_id"].to_pylist())
+
+
+def train(settings: Settings, params: ModelParams | None = None) -> TrainingSummary:
+    """Fit a model on all of gold.fct_purchases and register it as the current model."""
+    started = time.monotonic()
+    purchases, snapshot_id = load_purchases(iceberg_catalog(settings))
+    if purchases.empty:
+        raise ValueError(f"{GOLD_FACT_TABLE} is empty: run the pipeline up to dbt first")
+    params = params or ModelParams()
+    features = build_features(purchases)
+    model = fit(features, params)
+    training = {"table": GOLD_FACT_TABLE, "snapshot_id": snapshot_id, "rows": len(purchases)}
+    truth = read_ground_truth(settings.ground_truth_path)
+    metrics: dict[str, Any] = {"ground_truth": None}
+    meets_bar = None
+    if truth and purchases["event_id"].isin(truth).any():
+        evaluation = evaluate(model, features, purchases, truth)
+        metrics = {"ground_truth": str(settings.ground_truth_path), **evaluation.summary()}
+        meets_bar = not evaluation.failures()
+    version = registry.model_version(params, training)
+    registry.save(settings.models_dir, registry.RegisteredModel(version, model, training, metrics))
+    summary = TrainingSummary(version, len(purchases), snapshot_id, meets_bar,
+                              round(time.monotonic() - started, 2))
+    log.info("trained", **asdict(summary))
+    return summary
+
+
+def score(settings: Settings, rescore: bool = False) -> ScoringSummary:
+    """Score the purchases not scored yet (all of them with `rescore`, replacing the table's
+    rows in one transaction) with the current model; every row names the model."""
+    started = time.monotonic()
+    registered = registry.load(settings.models_dir)
+    catalog = iceberg_catalog(settings)
+    purchases, snapshot_id = load_purchases(catalog)
+    table = anomalies_table(catalog)
+    done = set() if rescore else scored_event_ids(table)
+    new = ~purchases["event_id"].isin(done) & ~purchases["event_id"].duplicated()
+    flagged = 0
+    if new.any():
+        features = build_features(purchases).loc[new]
+        model = registered.model
+        scores = model.score(features)
+        is_anomaly = model.flag(scores)
+        flagged = int(is_anomaly.sum())
+        rows = pa.table(
+            {
+                "event_id": purchases.loc[new, "event_id"].astype(str).to_numpy(),
+                "anomaly_score": scores,
+                "is_anomaly": is_anomaly,
+                "top_features": model.explain(features),
+                "model_version": [registered.version] * len(scores),
+                "scored_at": [datetime.now(UTC)] * len(scores),
+            },
+            schema=ANOMALIES_SCHEMA,
+        )
+        lineage = {"lakehouse.model-version": registered.version,
+                   "lakehouse.gold-snapshot-id": str(snapshot_id)}
+        if rescore:
+            with warnings.catch_warnings():  # overwriting an empty table has nothing to delete
+                warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+                table.overwrite(rows, snapshot_properties=lineage)
+        else:
+            table.append(rows, snapshot_properties=lineage)
+    summary = ScoringSummary(len(purchases), int(new.sum()), flagged, registered.version,
+                             round(time.monotonic() - started, 2))
+    log.info("scored", **asdict(summary))
+    return summary
 
 
 def run(settings: Settings) -> ScoringSummary:
+    """Train if no model is registered yet, then score what is not scored yet."""
     started = time.monotonic()
-    catalog = iceberg_catalog(settings)
-    purchases, snapshot_id = load_purchases(catalog)
-    if purchases.empty:
-        raise ValueError(f"{GOLD_FACT_TABLE} is empty: run the pipeline up to dbt first")
-    features = build_features(purchases)
-    model, scores, flagged = fit_and_score(features)
-    version = model_version(snapshot_id, len(purchases))
-    settings.models_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"model": model, "features": FEATURES, "snapshot_id": snapshot_id},
-                settings.models_dir / f"{version}.joblib")
-    scored_at = datetime.now(UTC)
-    rows = pa.table(
-        {
-            "event_id": purchases["event_id"].astype(str).to_numpy(),
-            "anomaly_score": scores.astype(float),
-            "is_anomaly": flagged,
-            "model_version": [version] * len(purchases),
-            "scored_at": [scored_at] * len(purchases),
-        },
-        schema=ANOMALIES_SCHEMA,
-    )
-    write_anomalies(catalog, rows)
-    summary = ScoringSummary(len(purchases), int(flagged.sum()), version,
-                             round(time.monotonic() - started, 2))
-    log.info("scored", **summary.__dict__)
+    trained = registry.current_version(settings.models_dir) is None
+    if trained:
+        train(settings)
+    summary = score(settings)
+    summary.trained = trained
+    summary.seconds = round(time.monotonic() - started, 2)
     return summary

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +16,8 @@ from rich.table import Table
 from lakehouse.kafka_topics import ensure_topic, message_count
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
-from producer.events import GeneratorOptions, Message, generate
+from producer.events import GeneratorOptions, generate
+from producer.ground_truth import write_ground_truth
 
 log = get_logger("producer")
 
@@ -42,29 +41,6 @@ class ProduceSummary:
     def as_dict(self) -> dict[str, object]:
         return {"topic": self.topic, "sent": self.sent, "skipped": self.skipped,
                 "failed": self.failed, "seconds": round(self.seconds, 2), **dict(self.kinds)}
-
-
-def write_ground_truth(path: Path, messages: list[Message]) -> None:
-    """Merge (event_id, pattern) of the anomalies into the ground-truth CSV, atomically."""
-    rows: dict[str, str] = {}
-    if path.exists():
-        with path.open() as f:
-            rows = {r["event_id"]: r["pattern"] for r in csv.DictReader(f)}
-    rows.update({m.event_id: m.label for m in messages if m.kind == "anomaly"})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["event_id", "pattern"])
-        writer.writerows(sorted(rows.items()))
-    tmp.replace(path)
-
-
-def read_ground_truth(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    with path.open() as f:
-        return {r["event_id"]: r["pattern"] for r in csv.DictReader(f)}
 
 
 def produce(

@@ -1,15 +1,32 @@
 """Purchase events built from Faker pools, with injected anomalies, malformed messages and
 duplicates. Pure: the same seed and options give the same messages, byte for byte.
 
+Customers have habits, so that an anomaly can be unusual *for them*: each one belongs to a
+spending segment, buys mostly in two favourite categories of it, shops within a few hours of
+a usual hour (UTC), always from their home country, and pays by bank transfer only for
+big-ticket categories.
+
+Injected anomaly patterns and their magnitudes (the constants below):
+- amount_spike: total_amount is 5-20x the customer's median past spend (a catalog product at
+  its catalog price, 1-3 units);
+- burst: 5-15 purchases by one customer within 10 minutes, every one labelled;
+- unusual_hour: at least 8 hours away from the customer's usual hour;
+- geo_jump: from a country other than home, within 2 hours of a purchase from home;
+- rare_combo: a small-ticket category paid by bank transfer, which usual purchases never are;
+- quantity_outlier: 20-60 units (usual purchases have 1-3).
+
 Labels never travel in an event: each message comes with its `kind` (and anomaly pattern or
 intended quarantine reason) beside it, for the ground-truth file and the tests."""
 
 from __future__ import annotations
 
 import json
+import math
 import random
+import statistics
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,20 +39,44 @@ from lakehouse.contract import MAX_MESSAGE_BYTES, Reason, schema_versions
 SCHEMA_VERSION = max(schema_versions())
 LOCALES = {"en_US": ("US", "USD"), "en_GB": ("GB", "GBP"), "de_DE": ("DE", "EUR"),
            "fr_FR": ("FR", "EUR"), "es_ES": ("ES", "EUR")}
-CATEGORIES = {  # category -> (median unit price, spread)
-    "electronics": (180.0, 0.8), "books": (18.0, 0.4), "clothing": (45.0, 0.5),
-    "home": (60.0, 0.6), "beauty": (25.0, 0.4), "sports": (70.0, 0.6), "toys": (30.0, 0.5),
+CURRENCY_OF = dict(LOCALES.values())  # country -> currency
+CATEGORIES = {  # category -> (median unit price, spread of log price, cut at +-2 spreads)
+    "electronics": (180.0, 0.6), "books": (18.0, 0.3), "clothing": (45.0, 0.4),
+    "home": (60.0, 0.5), "beauty": (25.0, 0.3), "sports": (70.0, 0.5), "toys": (30.0, 0.4),
     "grocery": (12.0, 0.3),
 }
+BIG_TICKET_CATEGORIES = ("electronics", "home", "sports")  # the only ones paid by bank transfer
 PAYMENT_METHODS = ("credit_card", "debit_card", "paypal", "apple_pay", "bank_transfer")
 PAYMENT_WEIGHTS = (40, 25, 20, 10, 5)
+SMALL_TICKET_PAYMENT_WEIGHTS = tuple(0 if method == "bank_transfer" else weight
+                                     for method, weight in zip(PAYMENT_METHODS, PAYMENT_WEIGHTS, strict=True))
 CHANNELS = ("web", "mobile_app", "store")
 CHANNEL_WEIGHTS = (50, 35, 15)
 
+# Customers' habits. A segment's categories have similar prices, so a customer's spend is
+# fairly steady: 1-2% of usual purchases exceed 5x the customer's median, 0.1-0.3% exceed 10x.
+SEGMENTS = {  # segment -> (share of customers, its categories)
+    "budget": (40, ("grocery", "books", "beauty", "toys")),
+    "mainstream": (40, ("clothing", "toys", "home", "beauty", "sports")),
+    "premium": (20, ("electronics", "home", "sports")),
+}
+FAVOURITE_CATEGORIES = 2  # of the segment's
+FAVOURITE_SHARE = 0.85  # of a customer's purchases; the rest is in the segment's other categories
+USUAL_HOURS_SPREAD = 3  # a customer shops within 3 hours of their usual hour
+USUAL_GAP = timedelta(minutes=10)  # ... and never twice within 10 minutes (bursts do)
+
 # Injected anomaly patterns and their documented magnitudes.
-ANOMALY_PATTERNS = ("amount_spike", "quantity_outlier")
-SPIKE_FACTOR = (5.0, 20.0)  # unit price x 5..20 of the product's usual price
+ANOMALY_PATTERNS = ("amount_spike", "burst", "unusual_hour", "geo_jump", "rare_combo",
+                    "quantity_outlier")
+SPIKE_FACTOR = (5.0, 20.0)  # total_amount = 5..20 x the customer's median past spend
+SPIKE_QUANTITY = (1, 3)  # ... bought as 1..3 units of a catalog product at its catalog price
+BURST_SIZE = (5, 15)  # purchases by one customer ...
+BURST_WINDOW = timedelta(minutes=10)  # ... within this window
+UNUSUAL_HOUR_DISTANCE = 8  # hours at least between the purchase and the customer's usual hour
+GEO_JUMP_WITHIN = timedelta(hours=2)  # a purchase abroad this soon after one from home
+RARE_COMBOS = tuple((c, "bank_transfer") for c in CATEGORIES if c not in BIG_TICKET_CATEGORIES)
 OUTLIER_QUANTITY = (20, 60)  # usual quantity is 1..3
+MIN_HISTORY = 3  # patterns that need a customer's habits pick one with this many purchases
 
 # The malformed messages the producer can send on purpose, with the reason silver must give.
 MALFORMED_KINDS = (
@@ -59,6 +100,9 @@ class Customer:
     country: str
     currency: str
     is_member: bool
+    segment: str  # a key of SEGMENTS
+    favourite_categories: tuple[str, ...]
+    usual_hour: int  # UTC hour the customer's purchases centre on
 
 
 @dataclass(frozen=True)
@@ -99,6 +143,12 @@ def _money(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def hour_distance(a: int, b: int) -> int:
+    """Hours between two hours of the day, around the clock (0..12)."""
+    d = abs(a - b) % 24
+    return min(d, 24 - d)
+
+
 def build_customers(rng: random.Random, n: int, seed: int) -> list[Customer]:
     fakers = {loc: Faker(loc) for loc in LOCALES}
     for i, fk in enumerate(fakers.values()):
@@ -109,6 +159,7 @@ def build_customers(rng: random.Random, n: int, seed: int) -> list[Customer]:
         country, currency = LOCALES[locale]
         fk = fakers[locale]
         name = fk.name()
+        segment = rng.choices(list(SEGMENTS), weights=[w for w, _ in SEGMENTS.values()])[0]
         customers.append(
             Customer(
                 customer_id=f"C{i:06d}",
@@ -118,6 +169,9 @@ def build_customers(rng: random.Random, n: int, seed: int) -> list[Customer]:
                 country=country,
                 currency=currency,
                 is_member=rng.random() < 0.3,
+                segment=segment,
+                favourite_categories=tuple(rng.sample(SEGMENTS[segment][1], FAVOURITE_CATEGORIES)),
+                usual_hour=rng.randrange(24),
             )
         )
     return customers
@@ -130,16 +184,85 @@ def build_products(rng: random.Random, n: int, seed: int) -> list[Product]:
     for i in range(n):
         category = rng.choice(list(CATEGORIES))
         median, spread = CATEGORIES[category]
-        price = max(1.0, rng.lognormvariate(0, spread) * median)
+        price = max(1.0, median * math.exp(spread * max(-2.0, min(2.0, rng.gauss(0, 1)))))
         name = f"{fk.color_name()} {fk.word().title()} {category.rstrip('s').title()}"
         products.append(Product(f"P{i:05d}", name, category, _money(price)))
     return products
+
+
+class Shop:
+    """One seed's customers and products, indexed the ways the generator draws them."""
+
+    def __init__(self, customers: Sequence[Customer], products: Sequence[Product]) -> None:
+        self.customers = list(customers)
+        self.products = list(products)
+        self.by_id = {c.customer_id: c for c in self.customers}
+        self.by_category = {c: [p for p in self.products if p.category == c] for c in CATEGORIES}
+        # Who shops at each hour of the day, and for whom that hour is far from usual.
+        self.usual_at = [self._hours_from_usual(h, 0, USUAL_HOURS_SPREAD) for h in range(24)]
+        self.unusual_at = [self._hours_from_usual(h, UNUSUAL_HOUR_DISTANCE, 12) for h in range(24)]
+        self.cities = {country: sorted({c.city for c in self.customers if c.country == country})
+                       for country in CURRENCY_OF}
+
+    def _hours_from_usual(self, hour: int, least: int, most: int) -> list[Customer]:
+        """Customers whose usual hour is `least` to `most` hours from `hour` (all when none is)."""
+        return [c for c in self.customers
+                if least <= hour_distance(hour, c.usual_hour) <= most] or self.customers
+
+    def usual_product(self, rng: random.Random, customer: Customer) -> Product:
+        if rng.random() < FAVOURITE_SHARE:
+            category = rng.choice(customer.favourite_categories)
+        else:
+            category = rng.choice(SEGMENTS[customer.segment][1])
+        return rng.choice(self.by_category[category] or self.products)
+
+
+class History:
+    """What the generator has sent so far: each customer's spend and recent purchases from home."""
+
+    def __init__(self) -> None:
+        self.spend: dict[str, list[Decimal]] = {}
+        self.last: dict[str, datetime] = {}
+        self.from_home: deque[tuple[datetime, str]] = deque()  # (event_time, customer_id)
+
+    def record(self, event: dict[str, Any], customer: Customer) -> None:
+        event_time = datetime.fromisoformat(event["event_time"])
+        self.spend.setdefault(customer.customer_id, []).append(event["total_amount"])
+        self.last[customer.customer_id] = max(event_time, self.last.get(customer.customer_id, event_time))
+        if event["country"] == customer.country:
+            self.from_home.append((event_time, customer.customer_id))
+
+    def usual_customer(self, rng: random.Random, shop: Shop, event_time: datetime) -> Customer:
+        """A customer who shops at this hour and has not bought in the last USUAL_GAP."""
+        pool = shop.usual_at[event_time.hour]
+        customer = rng.choice(pool)
+        for _ in range(20):
+            if event_time - self.last.get(customer.customer_id, event_time - USUAL_GAP) >= USUAL_GAP:
+                break
+            customer = rng.choice(pool)
+        return customer
+
+    def median_spend(self, customer_id: str) -> Decimal | None:
+        spend = self.spend.get(customer_id)
+        return statistics.median(spend) if spend else None
+
+    def regulars(self, customers: list[Customer]) -> list[Customer]:
+        """Those of `customers` with habits to break (MIN_HISTORY purchases), else all of them."""
+        return [c for c in customers if len(self.spend.get(c.customer_id, ())) >= MIN_HISTORY] \
+            or customers
+
+    def shopped_at_home_since(self, since: datetime) -> list[str]:
+        while self.from_home and self.from_home[0][0] < since:
+            self.from_home.popleft()
+        return [customer_id for _, customer_id in self.from_home]
 
 
 def purchase(
     rng: random.Random, customer: Customer, product: Product, event_time: datetime
 ) -> dict[str, Any]:
     quantity = rng.choices((1, 2, 3), weights=(70, 22, 8))[0]
+    payment_weights = (PAYMENT_WEIGHTS if product.category in BIG_TICKET_CATEGORIES
+                       else SMALL_TICKET_PAYMENT_WEIGHTS)
     return {
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_time": event_time.isoformat(timespec="milliseconds"),
@@ -155,23 +278,70 @@ def purchase(
         "unit_price": product.unit_price,
         "total_amount": _money(product.unit_price * quantity),
         "currency": customer.currency,
-        "payment_method": rng.choices(PAYMENT_METHODS, weights=PAYMENT_WEIGHTS)[0],
+        "payment_method": rng.choices(PAYMENT_METHODS, weights=payment_weights)[0],
         "is_member": customer.is_member,
         "channel": rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0],
         "schema_version": SCHEMA_VERSION,
     }
 
 
-def inject_anomaly(rng: random.Random, event: dict[str, Any], pattern: str) -> dict[str, Any]:
-    event = dict(event)
+def _with_quantity(event: dict[str, Any], quantity: int) -> dict[str, Any]:
+    return {**event, "quantity": quantity,
+            "total_amount": _money(event["unit_price"] * quantity)}
+
+
+def spike_purchase(rng: random.Random, products: Sequence[Product], median: Decimal) -> tuple[Product, int]:
+    """A product and quantity whose total is SPIKE_FACTOR x `median`, near a drawn target."""
+    low, high = (median * Decimal(str(f)) for f in SPIKE_FACTOR)
+    target = median * Decimal(str(rng.uniform(*SPIKE_FACTOR)))
+    fits = [(abs(p.unit_price * q - target), q, p.product_id, p)
+            for p in products for q in range(SPIKE_QUANTITY[0], SPIKE_QUANTITY[1] + 1)
+            if low <= p.unit_price * q <= high]
+    if fits:
+        _, quantity, _, product = min(fits, key=lambda fit: fit[:3])
+        return product, quantity
+    # No product is that dear: several units of the dearest (its price is below `low`).
+    product = max(products, key=lambda p: (p.unit_price, p.product_id))
+    return product, math.ceil(low / product.unit_price)
+
+
+def inject_anomaly(
+    rng: random.Random, shop: Shop, history: History, event: dict[str, Any], pattern: str
+) -> list[dict[str, Any]]:
+    """The events of one anomaly incident, built at the time of the usual `event` it replaces
+    (and, where the pattern allows, for its customer)."""
+    event_time = datetime.fromisoformat(event["event_time"])
+    customer = shop.by_id[event["customer_id"]]
     if pattern == "amount_spike":
-        event["unit_price"] = _money(event["unit_price"] * Decimal(rng.uniform(*SPIKE_FACTOR)))
-    elif pattern == "quantity_outlier":
-        event["quantity"] = rng.randint(*OUTLIER_QUANTITY)
-    else:
-        raise ValueError(f"unknown anomaly pattern {pattern!r}")
-    event["total_amount"] = _money(event["unit_price"] * event["quantity"])
-    return event
+        customer = rng.choice(history.regulars(shop.usual_at[event_time.hour]))
+        median = history.median_spend(customer.customer_id) or statistics.median(
+            p.unit_price for p in shop.products)
+        product, quantity = spike_purchase(rng, shop.products, median)
+        return [_with_quantity(purchase(rng, customer, product, event_time), quantity)]
+    if pattern == "burst":
+        offsets = sorted(rng.uniform(0, BURST_WINDOW.total_seconds())
+                         for _ in range(rng.randint(*BURST_SIZE) - 1))
+        return [event, *(purchase(rng, customer, shop.usual_product(rng, customer),
+                                  event_time + timedelta(seconds=s)) for s in offsets)]
+    if pattern == "unusual_hour":
+        customer = rng.choice(history.regulars(shop.unusual_at[event_time.hour]))
+        return [purchase(rng, customer, shop.usual_product(rng, customer), event_time)]
+    if pattern == "geo_jump":
+        recent = history.shopped_at_home_since(event_time - GEO_JUMP_WITHIN)
+        if recent:
+            customer = shop.by_id[rng.choice(recent)]
+        abroad = rng.choice([c for c, cities in shop.cities.items()
+                             if c != customer.country and cities])
+        jumped = purchase(rng, customer, shop.usual_product(rng, customer), event_time)
+        return [{**jumped, "country": abroad, "city": rng.choice(shop.cities[abroad]),
+                 "currency": CURRENCY_OF[abroad]}]
+    if pattern == "rare_combo":
+        category, payment_method = rng.choice(RARE_COMBOS)
+        product = rng.choice(shop.by_category[category] or shop.products)
+        return [{**purchase(rng, customer, product, event_time), "payment_method": payment_method}]
+    if pattern == "quantity_outlier":
+        return [_with_quantity(event, rng.randint(*OUTLIER_QUANTITY))]
+    raise ValueError(f"unknown anomaly pattern {pattern!r}")
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -203,37 +373,59 @@ def malformed(event: dict[str, Any], reason: str) -> bytes:
     return encode(bad)
 
 
+def _message(event: dict[str, Any], kind: str, label: str | None = None) -> Message:
+    return Message(event["customer_id"].encode(), encode(event), kind, event["event_id"], label)
+
+
 def generate(options: GeneratorOptions) -> Iterator[Message]:
     """`options.count` messages in order. Every message is one draw from one seeded stream,
-    so message i is the same whatever was asked for before it."""
+    so message i is the same whatever was asked for before it.
+
+    Anomalies follow the share closely rather than by chance: every message adds a jittered
+    `anomaly_share` to what is owed, and a usual purchase becomes an anomaly incident once a
+    whole event is owed. Each incident takes the pattern with the fewest anomalous events so
+    far, so the patterns share the anomalies evenly; the events of a burst go out one after
+    another."""
     rng = random.Random(options.seed)
-    customers = build_customers(rng, options.customers, options.seed)
-    products = build_products(rng, options.products, options.seed)
+    shop = Shop(build_customers(rng, options.customers, options.seed),
+                build_products(rng, options.products, options.seed))
+    history = History()
     start = options.end_time - timedelta(days=options.days)
     step = timedelta(days=options.days) / max(options.count, 1)
     sent: list[Message] = []
+    owed = 0.0  # anomalous events owed to anomaly_share
+    pattern_events = dict.fromkeys(ANOMALY_PATTERNS, 0)
+    rest_of_burst: deque[dict[str, Any]] = deque()
     for i in range(options.count):
-        roll = rng.random()
-        if sent and roll < options.duplicate_share:
-            original = sent[rng.randrange(len(sent))]
-            yield Message(original.key, original.value, "duplicate", original.event_id)
-            continue
-        customer = rng.choice(customers)
-        event_time = start + step * i + step * rng.random()
-        event = purchase(rng, customer, rng.choice(products), event_time)
-        key = customer.customer_id.encode()
-        roll -= options.duplicate_share
-        if roll < options.malformed_share:
-            reason = MALFORMED_KINDS[i % len(MALFORMED_KINDS)]
-            yield Message(key, malformed(event, reason), "malformed", event["event_id"], reason)
-            continue
-        roll -= options.malformed_share
-        if roll < options.anomaly_share:
-            pattern = rng.choice(ANOMALY_PATTERNS)
-            event = inject_anomaly(rng, event, pattern)
-            message = Message(key, encode(event), "anomaly", event["event_id"], pattern)
+        owed += 2 * options.anomaly_share * rng.random()
+        if rest_of_burst:
+            event = rest_of_burst.popleft()
+            message = _message(event, "anomaly", "burst")
         else:
-            message = Message(key, encode(event), "valid", event["event_id"])
+            roll = rng.random()
+            if sent and roll < options.duplicate_share:
+                original = sent[rng.randrange(len(sent))]
+                yield Message(original.key, original.value, "duplicate", original.event_id)
+                continue
+            event_time = start + step * i + step * rng.random()
+            customer = history.usual_customer(rng, shop, event_time)
+            event = purchase(rng, customer, shop.usual_product(rng, customer), event_time)
+            if roll - options.duplicate_share < options.malformed_share:
+                reason = MALFORMED_KINDS[i % len(MALFORMED_KINDS)]
+                yield Message(customer.customer_id.encode(), malformed(event, reason), "malformed",
+                              event["event_id"], reason)
+                continue
+            if owed >= 1:
+                fewest = min(pattern_events.values())
+                pattern = rng.choice([p for p, n in pattern_events.items() if n == fewest])
+                event, *rest = inject_anomaly(rng, shop, history, event, pattern)
+                rest_of_burst.extend(rest)
+                owed -= 1 + len(rest)
+                pattern_events[pattern] += 1 + len(rest)
+                message = _message(event, "anomaly", pattern)
+            else:
+                message = _message(event, "valid")
+        history.record(event, shop.by_id[event["customer_id"]])
         if len(sent) < 10_000:  # duplicates are drawn from a bounded window of earlier events
             sent.append(message)
         yield message

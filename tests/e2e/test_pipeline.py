@@ -10,8 +10,8 @@ import pytest
 
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, QUARANTINE_TABLE, SILVER_TABLE
-from producer.cli import read_ground_truth
 from producer.events import GeneratorOptions, generate
+from producer.ground_truth import read_ground_truth
 from spark_jobs.bronze import read_bronze
 from tests.conftest import run_cli
 

@@ -1,11 +1,32 @@
 import json
-from collections import Counter
+import random
+import statistics
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
 
+import pytest
+
+from lakehouse.contract import quarantine_reason
 from producer.events import (
+    ANOMALY_PATTERNS,
+    BIG_TICKET_CATEGORIES,
+    BURST_SIZE,
+    BURST_WINDOW,
+    CURRENCY_OF,
+    GEO_JUMP_WITHIN,
     OUTLIER_QUANTITY,
+    RARE_COMBOS,
     SPIKE_FACTOR,
+    SPIKE_QUANTITY,
+    UNUSUAL_HOUR_DISTANCE,
+    USUAL_GAP,
+    USUAL_HOURS_SPREAD,
     GeneratorOptions,
+    build_customers,
+    build_products,
     generate,
+    hour_distance,
 )
 
 
@@ -49,19 +70,138 @@ def test_duplicates_repeat_an_earlier_message_exactly():
         seen.add((message.key, message.value))
 
 
-def test_anomalies_have_documented_magnitudes():
-    messages = list(generate(GeneratorOptions(count=5000, seed=6, anomaly_share=0.05)))
-    usual_price = {}
-    for m in messages:
-        if m.kind == "valid":
-            event = json.loads(m.value)
-            usual_price[event["product_id"]] = event["unit_price"]
-    for m in messages:
-        if m.kind != "anomaly":
-            continue
-        event = json.loads(m.value)
-        if m.label == "quantity_outlier":
-            assert OUTLIER_QUANTITY[0] <= event["quantity"] <= OUTLIER_QUANTITY[1]
-        elif event["product_id"] in usual_price:
-            ratio = event["unit_price"] / usual_price[event["product_id"]]
-            assert SPIKE_FACTOR[0] * 0.99 <= ratio <= SPIKE_FACTOR[1] * 1.01
+OPTIONS = GeneratorOptions(count=6000, seed=6, anomaly_share=0.05)
+
+
+@pytest.fixture(scope="module")
+def stream():
+    """The messages of OPTIONS as parsed purchases, with the generator's customers and products."""
+    rng = random.Random(OPTIONS.seed)  # generate() draws the customers, then the products, first
+    customers = {c.customer_id: c for c in build_customers(rng, OPTIONS.customers, OPTIONS.seed)}
+    products = {p.product_id: p for p in build_products(rng, OPTIONS.products, OPTIONS.seed)}
+    purchases = [(m, json.loads(m.value)) for m in generate(OPTIONS)]
+    return purchases, customers, products
+
+
+def of(stream, pattern):
+    return [event for m, event in stream[0] if m.label == pattern]
+
+
+def usual(stream):
+    return [event for m, event in stream[0] if m.kind == "valid"]
+
+
+def when(event):
+    return datetime.fromisoformat(event["event_time"])
+
+
+def test_the_anomaly_share_is_kept_closely_and_shared_evenly_by_the_patterns():
+    for share in (0.005, 0.01, 0.02):
+        messages = list(generate(GeneratorOptions(count=10_000, seed=3, anomaly_share=share)))
+        patterns = Counter(m.label for m in messages if m.kind == "anomaly")
+        assert abs(sum(patterns.values()) - share * 10_000) <= BURST_SIZE[1]
+        assert set(patterns) == set(ANOMALY_PATTERNS)
+        assert max(patterns.values()) - min(patterns.values()) <= BURST_SIZE[1] + 1
+
+
+def test_every_injected_event_passes_the_contract(stream):
+    anomalies = [m for m, _ in stream[0] if m.kind == "anomaly"]
+    assert len(anomalies) > 250
+    assert all(quarantine_reason(m.value) is None for m in anomalies)
+
+
+def test_usual_purchases_follow_the_customers_habits(stream):
+    _, customers, _ = stream
+    last: dict[str, datetime] = {}
+    for event in usual(stream):
+        customer = customers[event["customer_id"]]
+        assert hour_distance(when(event).hour, customer.usual_hour) <= USUAL_HOURS_SPREAD
+        assert event["country"] == customer.country
+        if event["payment_method"] == "bank_transfer":
+            assert event["category"] in BIG_TICKET_CATEGORIES
+        if customer.customer_id in last:
+            assert when(event) - last[customer.customer_id] >= USUAL_GAP
+        last[customer.customer_id] = when(event)
+
+
+def test_an_amount_spike_is_5_to_20_times_the_customers_median_spend(stream):
+    spend: dict[str, list[Decimal]] = defaultdict(list)
+    checked = 0
+    for m, event in stream[0]:
+        amount = Decimal(str(event["total_amount"]))
+        if m.label == "amount_spike" and spend[event["customer_id"]]:
+            ratio = amount / statistics.median(spend[event["customer_id"]])
+            assert SPIKE_FACTOR[0] <= ratio <= SPIKE_FACTOR[1]
+            assert SPIKE_QUANTITY[0] <= event["quantity"] <= SPIKE_QUANTITY[1]
+            checked += 1
+        if m.kind in ("valid", "anomaly"):
+            spend[event["customer_id"]].append(amount)
+    assert checked >= 40
+
+
+def test_spikes_buy_catalog_products_at_their_catalog_price(stream):
+    _, _, products = stream
+    for event in of(stream, "amount_spike"):
+        assert Decimal(str(event["unit_price"])) == products[event["product_id"]].unit_price
+
+
+def test_a_burst_is_5_to_15_purchases_by_one_customer_within_10_minutes(stream):
+    bursts, previous = [], None
+    for m, event in stream[0]:
+        if m.label == "burst":
+            if previous is None or previous.label != "burst":
+                bursts.append([])
+            bursts[-1].append(event)
+        previous = m
+    assert len(bursts) >= 3
+    for burst in bursts[:-1]:  # the last may be cut short by the count
+        assert BURST_SIZE[0] <= len(burst) <= BURST_SIZE[1]
+        assert len({e["customer_id"] for e in burst}) == 1
+        assert when(burst[-1]) - when(burst[0]) < BURST_WINDOW
+
+
+def test_an_unusual_hour_is_far_from_the_customers_usual_hour(stream):
+    _, customers, _ = stream
+    events = of(stream, "unusual_hour")
+    assert len(events) >= 40
+    for event in events:
+        usual_hour = customers[event["customer_id"]].usual_hour
+        assert hour_distance(when(event).hour, usual_hour) >= UNUSUAL_HOUR_DISTANCE
+
+
+def test_a_geo_jump_comes_from_abroad_soon_after_a_purchase_from_home(stream):
+    purchases, customers, _ = stream
+    from_home: dict[str, list[datetime]] = defaultdict(list)
+    for m, event in purchases:
+        customer = customers[event["customer_id"]]
+        if m.label == "geo_jump":
+            assert event["country"] != customer.country
+            assert event["currency"] == CURRENCY_OF[event["country"]]
+            if when(event) - when(purchases[0][1]) > GEO_JUMP_WITHIN:
+                assert any(when(event) - GEO_JUMP_WITHIN <= t <= when(event)
+                           for t in from_home[customer.customer_id])
+        elif m.kind in ("valid", "anomaly") and event["country"] == customer.country:
+            from_home[customer.customer_id].append(when(event))
+
+
+def test_a_rare_combo_is_one_usual_purchases_never_make(stream):
+    usual_combos = {(e["category"], e["payment_method"]) for e in usual(stream)}
+    events = of(stream, "rare_combo")
+    assert len(events) >= 40
+    for event in events:
+        combo = (event["category"], event["payment_method"])
+        assert combo in RARE_COMBOS and combo not in usual_combos
+
+
+def test_a_quantity_outlier_buys_20_to_60_units(stream):
+    events = of(stream, "quantity_outlier")
+    assert len(events) >= 40
+    assert all(OUTLIER_QUANTITY[0] <= e["quantity"] <= OUTLIER_QUANTITY[1] for e in events)
+    assert all(e["quantity"] <= 3 for e in usual(stream))
+
+
+def test_event_times_span_the_days_asked_for():
+    end = datetime.fromisoformat("2026-01-05T00:00:00+00:00")
+    messages = list(generate(GeneratorOptions(count=300, seed=1, end_time=end)))
+    times = [when(json.loads(m.value)) for m in messages]
+    assert max(times) <= end + BURST_WINDOW and min(times) >= end - timedelta(days=7)

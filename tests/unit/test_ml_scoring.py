@@ -1,0 +1,127 @@
+"""Training and incremental scoring against real Iceberg tables (pyiceberg, a SQLite catalog
+in a temporary folder): no Spark, no broker."""
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from lakehouse.catalog import iceberg_catalog
+from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE, Settings
+from ml import registry
+from ml.anomalies import ANOMALIES_SCHEMA, run, score, train
+from ml.evaluation import evaluation_options
+from ml.generated import generated_purchases
+from producer.events import generate
+from producer.ground_truth import write_ground_truth
+
+MONEY = pa.decimal128(12, 2)
+GOLD_SCHEMA = pa.schema([
+    ("event_id", pa.string()), ("event_time", pa.timestamp("us", tz="UTC")),
+    ("event_date", pa.date32()), ("customer_id", pa.string()), ("customer_email_hash", pa.string()),
+    ("city", pa.string()), ("country", pa.string()), ("product_id", pa.string()),
+    ("product_name", pa.string()), ("category", pa.string()), ("quantity", pa.int32()),
+    ("unit_price", MONEY), ("total_amount", MONEY), ("currency", pa.string()),
+    ("payment_method", pa.string()), ("is_member", pa.bool_()), ("channel", pa.string()),
+])
+OPTIONS = evaluation_options(seed=11, anomaly_share=0.02, count=2400)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    settings = Settings(home=tmp_path / "lakehouse", topic="purchases")
+    write_ground_truth(settings.ground_truth_path, generate(OPTIONS))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def purchases():
+    frame, _ = generated_purchases(OPTIONS)
+    return frame.sort_values("event_time").reset_index(drop=True)
+
+
+def append_gold(settings, rows):
+    """Append purchases to gold.fct_purchases as dbt would leave them (created on first use)."""
+    catalog = iceberg_catalog(settings)
+    catalog.create_namespace_if_not_exists(GOLD_NAMESPACE)
+    table = catalog.create_table_if_not_exists(GOLD_FACT_TABLE, schema=GOLD_SCHEMA)
+    table.append(pa.Table.from_pandas(rows, schema=GOLD_SCHEMA, preserve_index=False))
+    return table.refresh().current_snapshot().snapshot_id
+
+
+def anomalies(settings):
+    return iceberg_catalog(settings).load_table(ANOMALIES_TABLE)
+
+
+def test_scoring_is_incremental_and_a_rerun_adds_nothing(settings, purchases):
+    first, later = purchases.iloc[:2000], purchases.iloc[2000:]
+    append_gold(settings, first)
+
+    summary = run(settings)  # no model yet: trains, then scores
+    assert summary.trained and summary.scored == summary.purchases == len(first)
+    table = anomalies(settings)
+    rows = table.scan().to_arrow()
+    assert rows.schema.names == ANOMALIES_SCHEMA.names
+    assert sorted(rows["event_id"].to_pylist()) == sorted(first["event_id"])
+    assert set(rows["model_version"].to_pylist()) == {summary.model_version}
+    assert pc.sum(rows["is_anomaly"]).as_py() == summary.flagged > 0
+    assert all(why.count("=") == 3 for why in rows["top_features"].to_pylist())
+    snapshots = len(table.refresh().snapshots())
+
+    again = run(settings)  # the same gold: nothing new
+    assert not again.trained and again.scored == again.flagged == 0
+    assert len(table.refresh().snapshots()) == snapshots
+    assert table.scan().to_arrow().num_rows == len(first)
+
+    append_gold(settings, later)
+    more = score(settings)
+    assert more.scored == len(later) and more.purchases == len(purchases)
+    after = table.refresh().scan().to_arrow()
+    assert sorted(after["event_id"].to_pylist()) == sorted(purchases["event_id"])
+    unchanged = after.filter(pc.is_in(after["event_id"], rows["event_id"])).sort_by("event_id")
+    assert unchanged.equals(rows.sort_by("event_id"))  # earlier scores, explanations, times kept
+    assert score(settings).scored == 0
+
+
+def test_training_registers_the_snapshot_it_read_and_grades_the_model(settings, purchases):
+    snapshot_id = append_gold(settings, purchases)
+    summary = train(settings)
+    assert summary.snapshot_id == snapshot_id and summary.purchases == len(purchases)
+    card = registry.load(settings.models_dir)
+    assert card.version == summary.model_version == registry.current_version(settings.models_dir)
+    assert card.training == {"table": GOLD_FACT_TABLE, "snapshot_id": snapshot_id,
+                             "rows": len(purchases)}
+    assert card.metrics["model"]["auprc"] > card.metrics["baseline"]["auprc"]
+    assert set(card.metrics["model"]["recall_per_pattern"]) >= {"burst", "geo_jump"}
+
+    scored = score(settings)
+    assert set(anomalies(settings).scan().to_arrow()["model_version"].to_pylist()) == {card.version}
+    assert scored.model_version == card.version
+
+
+def test_rescoring_replaces_every_row(settings, purchases):
+    append_gold(settings, purchases)
+    run(settings)
+    table = anomalies(settings)
+    before = table.refresh().scan().to_arrow()
+    rescored = score(settings, rescore=True)
+    assert rescored.scored == len(purchases)
+    after = table.refresh().scan().to_arrow()
+    assert after.num_rows == len(purchases)
+    assert sorted(after["event_id"].to_pylist()) == sorted(before["event_id"].to_pylist())
+    assert min(after["scored_at"].to_pylist()) > max(before["scored_at"].to_pylist())
+
+
+def test_a_table_from_the_first_version_of_the_job_gains_the_new_column(settings, purchases):
+    append_gold(settings, purchases.iloc[:500])
+    catalog = iceberg_catalog(settings)
+    legacy = pa.schema([f for f in ANOMALIES_SCHEMA if f.name != "top_features"])
+    catalog.create_table(ANOMALIES_TABLE, schema=legacy)
+    run(settings)
+    rows = anomalies(settings).scan().to_arrow()
+    assert rows.num_rows == 500 and "top_features" in rows.schema.names
+
+
+def test_scoring_without_a_model_says_what_to_do(settings, purchases):
+    append_gold(settings, purchases.iloc[:100])
+    with pytest.raises(FileNotFoundError, match="python -m ml train"):
+        score(settings)
