@@ -1,8 +1,8 @@
 """The whole pipeline on the local stack, stage by stage, with a summary at the end.
 
 Idempotent: the producer only tops the topic up to the requested number of messages, the
-streaming jobs resume from their checkpoints, dbt rebuilds gold and the ML job replaces its
-table, so a second run adds nothing and reports the same books."""
+streaming jobs resume from their checkpoints, dbt rebuilds gold and the ML job scores only
+purchases it has not scored yet, so a second run adds nothing and reports the same books."""
 
 from __future__ import annotations
 

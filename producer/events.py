@@ -37,6 +37,9 @@ from faker import Faker
 from lakehouse.contract import MAX_MESSAGE_BYTES, Reason, schema_versions
 
 SCHEMA_VERSION = max(schema_versions())
+# Version 2 of the contract added the optional coupon_code; this share of purchases carries one.
+COUPONS = ("WELCOME10", "SPRING15", "LOYAL5", "FREESHIP")
+COUPON_SHARE = 0.1
 LOCALES = {"en_US": ("US", "USD"), "en_GB": ("GB", "GBP"), "de_DE": ("DE", "EUR"),
            "fr_FR": ("FR", "EUR"), "es_ES": ("ES", "EUR")}
 CURRENCY_OF = dict(LOCALES.values())  # country -> currency
@@ -263,8 +266,9 @@ def purchase(
     quantity = rng.choices((1, 2, 3), weights=(70, 22, 8))[0]
     payment_weights = (PAYMENT_WEIGHTS if product.category in BIG_TICKET_CATEGORIES
                        else SMALL_TICKET_PAYMENT_WEIGHTS)
+    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     return {
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_id": event_id,
         "event_time": event_time.isoformat(timespec="milliseconds"),
         "customer_id": customer.customer_id,
         "customer_name": customer.name,
@@ -282,7 +286,17 @@ def purchase(
         "is_member": customer.is_member,
         "channel": rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0],
         "schema_version": SCHEMA_VERSION,
-    }
+    } | coupon(event_id)
+
+
+def coupon(event_id: str) -> dict[str, str]:
+    """The optional coupon_code of schema_version 2, for about COUPON_SHARE of purchases.
+    Derived from the event id, not drawn from the generator's random stream, so adding it kept
+    every other field of every event the same."""
+    bucket = int(event_id[:8], 16) / 0xFFFFFFFF
+    if bucket >= COUPON_SHARE:
+        return {}
+    return {"coupon_code": COUPONS[int(event_id[9:13], 16) % len(COUPONS)]}
 
 
 def _with_quantity(event: dict[str, Any], quantity: int) -> dict[str, Any]:

@@ -205,3 +205,16 @@ def test_event_times_span_the_days_asked_for():
     messages = list(generate(GeneratorOptions(count=300, seed=1, end_time=end)))
     times = [when(json.loads(m.value)) for m in messages]
     assert max(times) <= end + BURST_WINDOW and min(times) >= end - timedelta(days=7)
+
+
+def test_version_2_events_carry_the_optional_coupon_on_a_share_of_purchases():
+    from lakehouse.contract import quarantine_reason
+    from producer.events import COUPONS, SCHEMA_VERSION
+
+    messages = [m for m in generate(GeneratorOptions(count=3000, seed=12)) if m.kind == "valid"]
+    events = [json.loads(m.value) for m in messages]
+    assert SCHEMA_VERSION == 2 and all(e["schema_version"] == 2 for e in events)
+    with_coupon = [e for e in events if "coupon_code" in e]
+    assert 0.07 < len(with_coupon) / len(events) < 0.13
+    assert {e["coupon_code"] for e in with_coupon} <= set(COUPONS)
+    assert all(quarantine_reason(m.value) is None for m in messages)
