@@ -14,7 +14,7 @@ STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
 DEMO_JOBS := producer bronze silver dbt ml summary
 
 .DEFAULT_GOAL := help
-.PHONY: help check-stack setup up down status demo produce bronze silver dbt ml test test-unit lint clean
+.PHONY: help check-stack setup up down status demo produce bronze silver dbt ml ml-report test test-unit lint query clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,8 +87,15 @@ test: setup $(TOOLS_VENV)/.installed ## the whole test suite: unit, integration,
 test-unit: setup $(TOOLS_VENV)/.installed ## unit tests only (no JVM, no broker)
 	$(PY) -m pytest tests/unit
 
-lint: setup ## ruff
+lint: setup ## ruff, and sqlfluff on the dbt models, analyses and singular tests
 	$(VENV)/bin/ruff check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models analyses tests/*.sql
+
+query: setup ## run an analysis locally and print it: make query Q=revenue_by_category (no Q: all)
+	$(LAKEHOUSE) query $(or $(Q),--all)
+
+ml-report: $(VENV)/.installed ## grade the anomaly detector: metrics JSON and PNG plots (python -m ml report --help)
+	$(PY) -m ml report
 
 clean: down ## remove local state (.lakehouse; STACK=docker: the compose volumes), keep installs
 	rm -rf .lakehouse dbt_project/target dbt_project/logs

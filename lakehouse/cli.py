@@ -56,6 +56,26 @@ def dbt(ctx: typer.Context) -> None:
 
 
 @app.command()
+def query(
+    names: list[str] = typer.Argument(None, help="Analyses to run: dbt_project/analyses/<name>.sql."),
+    run_all: bool = typer.Option(False, "--all", help="Run every analysis."),
+    limit: int = typer.Option(20, help="Rows to print per analysis (0: all)."),
+) -> None:
+    """Compile analyses for the local target, run them with Spark and print each as a table."""
+    from lakehouse.analyses import AnalysisError, analysis_names, print_result, run_analyses
+
+    chosen = analysis_names() if run_all else list(names or [])
+    if not chosen:
+        raise _fail(f"name an analysis or pass --all: {', '.join(analysis_names())}")
+    try:
+        results = run_analyses(Settings(), chosen)
+    except AnalysisError as exc:
+        raise _fail(str(exc)) from exc
+    for result in results:
+        print_result(result, limit)
+
+
+@app.command()
 def demo(
     events: int = typer.Option(10_000, help="Messages the topic should hold."),
     seed: Seed = 42,

@@ -1,13 +1,44 @@
+{#
+    Incremental merge on event_id, one config for both adapters:
+    - dbt-spark reads file_format (dbt_project.yml) and partition_by;
+    - dbt-athena reads table_type (dbt_project.yml) and partitioned_by. A write that opens more
+      than Athena's 100 partitions is retried in batches of partitions_limit (dbt-athena#87),
+      and merge_with_target_partition_filter asks the adapter to prune the target's partitions
+      in those batches (dbt-adapters#1801; adapters without it ignore the key).
+#}
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='event_id',
+        on_schema_change='append_new_columns',
         partition_by=['event_date'],
         partitioned_by=['event_date'],
+        partitions_limit=100,
+        merge_with_target_partition_filter=true,
     )
 }}
 
 with purchases as (
 
     select * from {{ ref('stg_purchases') }}
+    {% if is_incremental() %}
+        where {{ lookback_window() }}
+    {% endif %}
+
+),
+
+latest_arrival as (
+
+    -- silver holds one row per event_id; should a re-send slip through, the last arrival wins,
+    -- as the merge would have it
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by ingested_at desc, kafka_partition desc, kafka_offset desc
+        ) as arrival_rank
+    from purchases
 
 ),
 
@@ -30,8 +61,12 @@ final as (
         currency,
         payment_method,
         is_member,
-        channel
-    from purchases
+        channel,
+        coupon_code,
+        total_amount >= {{ var('premium_order_min_amount') }} as is_premium,
+        ingested_at
+    from latest_arrival
+    where arrival_rank = 1
 
 )
 

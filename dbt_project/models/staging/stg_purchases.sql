@@ -7,7 +7,7 @@ with source as (
 renamed as (
 
     select
-        ----------  ids
+        ---------- ids
         event_id,
         customer_id,
         product_id,
@@ -21,12 +21,15 @@ renamed as (
         currency,
         payment_method,
         channel,
+        coupon_code,
 
         ---------- numerics
         quantity,
         unit_price,
         total_amount,
         schema_version,
+        kafka_partition,
+        kafka_offset,
 
         ---------- booleans
         is_member,
