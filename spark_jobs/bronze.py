@@ -47,7 +47,7 @@ def read_bronze(spark, settings: Settings) -> DataFrame:  # type: ignore[no-unty
 def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
     spark = spark_session(settings, "bronze")
     query_name = f"bronze-{settings.topic}"
-    record_metrics(spark, settings.metrics_path("bronze"), query_name)
+    recorder = record_metrics(spark, settings.metrics_path("bronze"), query_name)
     writer = (
         to_bronze(read_kafka(spark, settings))
         .writeStream.queryName(query_name)
@@ -58,7 +58,7 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
         .outputMode("append")
     )
     started = time.monotonic()
-    run(with_trigger(writer, trigger, interval).start(), trigger, timeout)
+    run(with_trigger(writer, trigger, interval).start(), trigger, timeout, recorder)
     log.info("bronze_done", seconds=round(time.monotonic() - started, 2),
              path=str(settings.bronze_dir))
 

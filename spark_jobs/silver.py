@@ -406,7 +406,7 @@ class SilverBatchWriter:
 def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
     spark = spark_session(settings, "silver")
     query_name = f"silver-{settings.topic}"
-    record_metrics(spark, settings.metrics_path("silver"), query_name)
+    recorder = record_metrics(spark, settings.metrics_path("silver"), query_name)
     create_tables(spark)
     batch_writer = SilverBatchWriter(settings)
     writer = (
@@ -417,7 +417,7 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
     )
     query = with_trigger(writer, trigger, interval).start()
     batch_writer.query_started(query.id)
-    run(query, trigger, timeout)
+    run(query, trigger, timeout, recorder)
 
 
 if __name__ == "__main__":

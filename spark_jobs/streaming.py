@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -60,18 +61,35 @@ class MetricsRecorder(StreamingQueryListener):
     def __init__(self, path: Path, query_name: str) -> None:
         self.path = path
         self.query_name = query_name
+        self._recorded: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+
+    def record(self, progress: dict) -> None:
+        """Record one progress report once, whichever of the listener and flush() sees it first."""
+        metrics = batch_metrics(progress)
+        key = (progress.get("runId", ""), progress.get("batchId", -1))
+        if metrics["query"] != self.query_name:  # another query of the same session
+            return
+        with self._lock:
+            if key in self._recorded:
+                return
+            self._recorded.add(key)
+            log.info("batch_progress", **metrics)
+            with self.path.open("a") as out:
+                out.write(json.dumps(metrics) + "\n")
+
+    def flush(self, query: StreamingQuery) -> None:
+        """Record the progress the listener bus has not delivered yet: an available-now run
+        ends, and its process exits, before the last events reach Python."""
+        for progress in query.recentProgress:
+            self.record(json.loads(progress.json))
 
     def onQueryStarted(self, event) -> None:  # noqa: N802, ANN001 - Spark's names
         pass
 
     def onQueryProgress(self, event) -> None:  # noqa: N802, ANN001
-        metrics = batch_metrics(json.loads(event.progress.json))
-        if metrics["query"] != self.query_name:  # another query of the same session
-            return
-        log.info("batch_progress", **metrics)
-        with self.path.open("a") as out:
-            out.write(json.dumps(metrics) + "\n")
+        self.record(json.loads(event.progress.json))
 
     def onQueryIdle(self, event) -> None:  # noqa: N802, ANN001
         pass
@@ -80,8 +98,10 @@ class MetricsRecorder(StreamingQueryListener):
         pass
 
 
-def record_metrics(spark: SparkSession, path: Path, query_name: str) -> None:
-    spark.streams.addListener(MetricsRecorder(path, query_name))
+def record_metrics(spark: SparkSession, path: Path, query_name: str) -> MetricsRecorder:
+    recorder = MetricsRecorder(path, query_name)
+    spark.streams.addListener(recorder)
+    return recorder
 
 
 def with_trigger(writer: DataStreamWriter, trigger: Trigger, interval: str) -> DataStreamWriter:
@@ -90,13 +110,16 @@ def with_trigger(writer: DataStreamWriter, trigger: Trigger, interval: str) -> D
     return writer.trigger(processingTime=interval)
 
 
-def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None) -> None:
+def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None,
+        recorder: MetricsRecorder | None = None) -> None:
     """Wait for the query: until the backlog is drained (available-now), or until it is stopped
     or `timeout_seconds` pass (processing-time). A failed query raises."""
     if trigger is Trigger.available_now or timeout_seconds is None:
         query.awaitTermination()
     elif not query.awaitTermination(timeout_seconds):
         query.stop()
+    if recorder is not None:
+        recorder.flush(query)
     error = query.exception()
     if error is not None:
         raise RuntimeError(f"streaming query {query.name} failed: {error}")
