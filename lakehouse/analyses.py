@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from rich.console import Console
 from rich.table import Table
 
-from lakehouse.dbt_local import run_dbt
+from lakehouse.dbt_runner import run_dbt
 from lakehouse.logs import get_logger
 from lakehouse.settings import DBT_PROJECT_DIR, Settings
 from lakehouse.spark import spark_session

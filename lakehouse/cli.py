@@ -47,8 +47,9 @@ def status() -> None:
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context) -> None:
-    """Run dbt on the local target, e.g. `lakehouse dbt build` or `lakehouse dbt docs generate`."""
-    from lakehouse.dbt_local import run_dbt
+    """Run dbt on the profile's target (local Spark, or Athena with LAKEHOUSE_PROFILE=aws),
+    e.g. `lakehouse dbt build` or `lakehouse dbt docs generate`."""
+    from lakehouse.dbt_runner import run_dbt
 
     result = run_dbt(Settings(), ctx.args or ["build"])
     if not result.success:

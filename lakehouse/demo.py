@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from lakehouse import local_kafka
-from lakehouse.dbt_local import run_dbt
+from lakehouse.dbt_runner import run_dbt
 from lakehouse.kafka_topics import message_count
 from lakehouse.logs import get_logger
 from lakehouse.settings import (

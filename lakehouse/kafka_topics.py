@@ -11,7 +11,8 @@ from lakehouse.settings import Settings
 
 def ensure_topic(settings: Settings) -> None:
     """Create the topic if it is missing (idempotent)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="lakehouse-admin")
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="lakehouse-admin",
+                             **settings.kafka_python_options())
     try:
         if settings.topic in admin.list_topics():
             return
@@ -26,7 +27,8 @@ def ensure_topic(settings: Settings) -> None:
 
 def message_count(settings: Settings) -> int:
     """Messages currently held by the topic (end offsets minus beginning offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             **settings.kafka_python_options())
     try:
         partitions = consumer.partitions_for_topic(settings.topic) or set()
         tps = [TopicPartition(settings.topic, p) for p in partitions]

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -57,6 +58,32 @@ class Settings(BaseSettings):
     max_future_skew_seconds: float = 300.0
     # Salt for hashing PII (customer name and e-mail) on the way into silver.
     pii_salt: str = "change-me"
+    # How Kafka clients authenticate: none (a local or private broker) or IAM (Amazon MSK).
+    kafka_security: Literal["plaintext", "msk-iam"] = "plaintext"
+
+    # ---- the `aws` profile: the Terraform outputs of the same names (docs/aws.md)
+    aws_region: str = "eu-west-1"
+    bronze_s3: str | None = None
+    silver_s3: str | None = None
+    gold_s3: str | None = None
+    athena_results_s3: str | None = None
+    # Streaming checkpoints (a Hadoop file system URI: s3:// on EMR), one folder per job.
+    checkpoints_s3: str | None = None
+    athena_workgroup: str = "purchases-lakehouse"
+    # S3 and Glue at another address than AWS's (an emulator such as moto, in tests).
+    aws_endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _aws_profile_has_its_locations(self) -> Settings:
+        if self.profile == "aws":
+            needed = ("bronze_s3", "silver_s3", "gold_s3", "athena_results_s3", "checkpoints_s3")
+            missing = [f"LAKEHOUSE_{name.upper()}" for name in needed if not getattr(self, name)]
+            if missing:
+                raise ValueError(
+                    f"LAKEHOUSE_PROFILE=aws needs {', '.join(missing)}: the Terraform outputs of "
+                    "the same names (docs/aws.md, 'Deploy')"
+                )
+        return self
 
     # ---- local paths, all derived from `home`
     @property
@@ -73,6 +100,18 @@ class Settings(BaseSettings):
 
     def checkpoint_dir(self, job: str) -> Path:
         return self.home / "checkpoints" / f"{job}-{self.topic}"
+
+    # ---- where Spark writes bronze and checkpoints: local folders, or S3 on the aws profile
+    @property
+    def bronze_location(self) -> str:
+        if self.profile == "aws":
+            return f"{_folder(self.bronze_s3)}{self.topic}"
+        return str(self.bronze_dir)
+
+    def checkpoint_location(self, job: str) -> str:
+        if self.profile == "aws":
+            return f"{_folder(self.checkpoints_s3)}{job}-{self.topic}"
+        return str(self.checkpoint_dir(job))
 
     def metrics_path(self, job: str) -> Path:
         """Per micro-batch progress of a streaming job, one JSON object a line."""
@@ -110,13 +149,27 @@ class Settings(BaseSettings):
     def kafka_jars(self) -> list[Path]:
         return sorted((self.jars_dir / "kafka").glob("*.jar"))
 
-    # ---- catalog
-    def _require_local(self) -> None:
-        if self.profile != "local":
-            raise NotImplementedError(
-                "LAKEHOUSE_PROFILE=aws is not wired yet (Glue catalog + S3 arrive with the AWS issue)"
-            )
+    # ---- Kafka clients
+    def kafka_python_options(self) -> dict[str, str]:
+        """kafka-python's arguments for the same authentication (producer, topic admin)."""
+        if self.kafka_security == "plaintext":
+            return {}
+        return {"security_protocol": "SASL_SSL", "sasl_mechanism": "AWS_MSK_IAM"}
 
+    def kafka_client_options(self) -> dict[str, str]:
+        """Kafka client properties beyond the bootstrap servers (Spark passes them as `kafka.*`)."""
+        if self.kafka_security == "plaintext":
+            return {}
+        return {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": "AWS_MSK_IAM",
+            "sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
+            "sasl.client.callback.handler.class": (
+                "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
+            ),
+        }
+
+    # ---- catalog
     @property
     def catalog_database(self) -> URL | None:
         """The PostgreSQL catalog database, when `catalog_uri` names one."""
@@ -129,10 +182,37 @@ class Settings(BaseSettings):
             )
         return url
 
+    def _aws_catalog_properties(self) -> dict[str, str]:
+        """Iceberg's Glue catalog with S3 files, the same for Spark (Java) and pyiceberg."""
+        properties = {
+            "type": "glue",
+            # A table goes under its Glue database's location (Terraform points `silver` at the
+            # silver bucket); the warehouse is only the fallback for a database without one.
+            "warehouse": self.silver_s3 or "",
+            "client.region": self.aws_region,
+            "glue.region": self.aws_region,
+            "s3.region": self.aws_region,
+        }
+        if self.aws_endpoint_url:
+            properties |= {
+                "glue.endpoint": self.aws_endpoint_url,
+                "s3.endpoint": self.aws_endpoint_url,
+                "s3.path-style-access": "true",
+            }
+        return properties
+
     def spark_catalog_conf(self) -> dict[str, str]:
-        """Iceberg catalog properties for Spark (JDBC catalog in one SQLite file, or PostgreSQL)."""
-        self._require_local()
+        """Iceberg catalog properties for Spark: JDBC catalog in one SQLite file or PostgreSQL
+        (local), or the Glue Data Catalog with S3FileIO (aws)."""
         prefix = f"spark.sql.catalog.{self.catalog_name}"
+        if self.profile == "aws":
+            return {
+                prefix: "org.apache.iceberg.spark.SparkCatalog",
+                f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+                f"{prefix}.cache-enabled": "false",
+                **{f"{prefix}.{key}": value
+                   for key, value in self._aws_catalog_properties().items()},
+            }
         database = self.catalog_database
         if database is None:
             connection = {
@@ -179,15 +259,26 @@ class Settings(BaseSettings):
             "spark.sql.shuffle.partitions": str(self.spark_shuffle_partitions),
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.warehouse.dir": (self.home / "spark-warehouse").as_uri(),
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.home / 'derby'}",
+            "spark.driver.extraJavaOptions": " ".join(self._java_options()),
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             **self.spark_catalog_conf(),
         }
 
+    def _java_options(self) -> list[str]:
+        options = [f"-Dderby.system.home={self.home / 'derby'}"]
+        if self.profile == "aws" and self.aws_endpoint_url:
+            # AWS SDK v2 (>= 2.30) adds checksums to every request by default; emulators such as
+            # moto reject some of them, AWS itself does not need them.
+            options += ["-Daws.requestChecksumCalculation=when_required",
+                        "-Daws.responseChecksumValidation=when_required"]
+        return options
+
     def pyiceberg_properties(self) -> dict[str, str]:
-        """The same catalog for pyiceberg: same database (SQLite file or PostgreSQL), same name."""
-        self._require_local()
+        """The same catalog for pyiceberg: same database (SQLite file or PostgreSQL) or the
+        same Glue Data Catalog, same name."""
+        if self.profile == "aws":
+            return self._aws_catalog_properties()
         database = self.catalog_database
         return {
             "type": "sql",
@@ -199,3 +290,16 @@ class Settings(BaseSettings):
             ),
             "warehouse": self.warehouse.as_uri(),
         }
+
+    def dbt_athena_env(self) -> dict[str, str]:
+        """What dbt_project/profiles.yml's `athena` target reads, from these settings."""
+        return {
+            "LAKEHOUSE_ATHENA_RESULTS_S3": self.athena_results_s3 or "",
+            "LAKEHOUSE_GOLD_S3": self.gold_s3 or "",
+            "LAKEHOUSE_AWS_REGION": self.aws_region,
+            "LAKEHOUSE_ATHENA_WORKGROUP": self.athena_workgroup,
+        }
+
+
+def _folder(uri: str | None) -> str:
+    return (uri or "").rstrip("/") + "/"

@@ -41,7 +41,7 @@ def to_bronze(kafka_records: DataFrame) -> DataFrame:
 
 def read_bronze(spark, settings: Settings) -> DataFrame:  # type: ignore[no-untyped-def]
     """The committed bronze records, with `value` decoded back to bytes."""
-    return spark.read.json(str(settings.bronze_dir)).withColumn("value", F.unbase64("value"))
+    return spark.read.json(settings.bronze_location).withColumn("value", F.unbase64("value"))
 
 
 def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
@@ -53,14 +53,14 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
         .writeStream.queryName(query_name)
         .format("json")
         .partitionBy("ingest_date")
-        .option("path", str(settings.bronze_dir))
-        .option("checkpointLocation", str(settings.checkpoint_dir("bronze")))
+        .option("path", settings.bronze_location)
+        .option("checkpointLocation", settings.checkpoint_location("bronze"))
         .outputMode("append")
     )
     started = time.monotonic()
     run(with_trigger(writer, trigger, interval).start(), trigger, timeout, recorder)
     log.info("bronze_done", seconds=round(time.monotonic() - started, 2),
-             path=str(settings.bronze_dir))
+             path=settings.bronze_location)
 
 
 if __name__ == "__main__":

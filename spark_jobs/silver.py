@@ -413,7 +413,7 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
         read_kafka(spark, settings)
         .writeStream.queryName(query_name)
         .foreachBatch(batch_writer)
-        .option("checkpointLocation", str(settings.checkpoint_dir("silver")))
+        .option("checkpointLocation", settings.checkpoint_location("silver"))
     )
     query = with_trigger(writer, trigger, interval).start()
     batch_writer.query_started(query.id)

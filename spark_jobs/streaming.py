@@ -25,8 +25,10 @@ class Trigger(StrEnum):
 
 def read_kafka(spark: SparkSession, settings: Settings) -> DataFrame:
     """The topic as a stream of raw Kafka records, from the earliest offset on first start."""
+    authentication = {f"kafka.{key}": value for key, value in settings.kafka_client_options().items()}
     return (
         spark.readStream.format("kafka")
+        .options(**authentication)
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
         .option("subscribe", settings.topic)
         .option("startingOffsets", "earliest")

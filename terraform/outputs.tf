@@ -47,32 +47,27 @@ output "LAKEHOUSE_CHECKPOINTS_S3" {
   value       = module.storage.artifact_uris.checkpoints
 }
 
-output "LAKEHOUSE_MODELS_S3" {
-  description = "Fitted anomaly models."
-  value       = module.storage.artifact_uris.models
-}
-
-output "LAKEHOUSE_BRONZE_DATABASE" {
-  description = "Glue database of the bronze layer."
-  value       = module.catalog.database_names.bronze
-}
-
-output "LAKEHOUSE_SILVER_DATABASE" {
-  description = "Glue database of the silver tables (the `silver` namespace)."
-  value       = module.catalog.database_names.silver
-}
-
-output "LAKEHOUSE_GOLD_DATABASE" {
-  description = "Glue database of the gold tables (the `gold` namespace, dbt's schema)."
-  value       = module.catalog.database_names.gold
-}
-
 output "LAKEHOUSE_KAFKA_BOOTSTRAP" {
   description = "SASL/IAM bootstrap servers of the MSK Serverless cluster; null when enable_msk_serverless is false (set your own Kafka's)."
   value       = var.enable_msk_serverless ? module.msk_serverless[0].cluster.bootstrap_brokers_sasl_iam : null
 }
 
+output "LAKEHOUSE_KAFKA_SECURITY" {
+  description = "How the jobs authenticate to Kafka: msk-iam with MSK Serverless; null otherwise (plaintext, or set your own Kafka's)."
+  value       = var.enable_msk_serverless ? "msk-iam" : null
+}
+
 # ---- for the commands in docs/aws.md
+
+output "models_s3" {
+  description = "Where the ML job keeps fitted anomaly models (copy them there from LAKEHOUSE_HOME/models after a run)."
+  value       = module.storage.artifact_uris.models
+}
+
+output "glue_databases" {
+  description = "Glue databases of the layers; their names are the namespaces every job, model and query uses."
+  value       = module.catalog.database_names
+}
 
 output "bucket_names" {
   description = "Name of every bucket: bronze, silver, gold, athena_results, artifacts, access_logs."

@@ -37,9 +37,50 @@ def test_missing_jars_give_a_clear_error(tmp_path: Path):
         Settings(home=tmp_path, jars_dir=tmp_path / "nothing").spark_conf()
 
 
-def test_aws_profile_is_refused_clearly_until_it_is_built(tmp_path: Path):
-    with pytest.raises(NotImplementedError, match="aws"):
-        Settings(home=tmp_path, profile="aws").pyiceberg_properties()
+AWS_LOCATIONS = {"bronze_s3": "s3://acme-bronze/", "silver_s3": "s3://acme-silver/",
+                 "gold_s3": "s3://acme-gold/", "athena_results_s3": "s3://acme-results/",
+                 "checkpoints_s3": "s3://acme-artifacts/checkpoints"}
+
+
+def test_aws_profile_puts_spark_and_pyiceberg_on_one_glue_catalog_over_s3(tmp_path: Path):
+    s = Settings(home=tmp_path, profile="aws", aws_region="us-east-2", topic="t1", **AWS_LOCATIONS)
+    spark = s.spark_catalog_conf()
+    prefix = f"spark.sql.catalog.{s.catalog_name}"
+    assert spark[f"{prefix}.type"] == "glue"
+    assert spark[f"{prefix}.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
+    assert spark[f"{prefix}.client.region"] == "us-east-2"
+    assert not any(key.endswith(".uri") or "endpoint" in key for key in spark)
+    pyiceberg = s.pyiceberg_properties()
+    assert pyiceberg["type"] == "glue" and pyiceberg["glue.region"] == "us-east-2"
+    assert spark[f"{prefix}.warehouse"] == pyiceberg["warehouse"] == "s3://acme-silver/"
+    assert s.bronze_location == "s3://acme-bronze/t1"
+    assert s.checkpoint_location("silver") == "s3://acme-artifacts/checkpoints/silver-t1"
+    assert s.dbt_athena_env()["LAKEHOUSE_GOLD_S3"] == "s3://acme-gold/"
+
+
+def test_an_emulator_endpoint_reaches_both_clients(tmp_path: Path):
+    s = Settings(home=tmp_path, profile="aws", aws_endpoint_url="http://127.0.0.1:5000",
+                 **AWS_LOCATIONS)
+    prefix = f"spark.sql.catalog.{s.catalog_name}"
+    spark = s.spark_catalog_conf()
+    for properties, key_prefix in ((spark, f"{prefix}."), (s.pyiceberg_properties(), "")):
+        assert properties[f"{key_prefix}s3.endpoint"] == "http://127.0.0.1:5000"
+        assert properties[f"{key_prefix}glue.endpoint"] == "http://127.0.0.1:5000"
+    assert spark[f"{prefix}.s3.path-style-access"] == "true"
+
+
+def test_aws_profile_without_its_buckets_names_the_missing_variables(tmp_path: Path):
+    with pytest.raises(ValueError, match="LAKEHOUSE_GOLD_S3.*Terraform outputs"):
+        Settings(home=tmp_path, profile="aws", **(AWS_LOCATIONS | {"gold_s3": None}))
+
+
+def test_kafka_authentication_is_the_same_for_spark_and_kafka_python(tmp_path: Path):
+    assert Settings(home=tmp_path).kafka_client_options() == {}
+    msk = Settings(home=tmp_path, kafka_security="msk-iam")
+    assert msk.kafka_client_options()["sasl.mechanism"] == "AWS_MSK_IAM"
+    assert msk.kafka_python_options()["sasl_mechanism"] == "AWS_MSK_IAM"
+    assert msk.kafka_client_options()["security.protocol"] == (
+        msk.kafka_python_options()["security_protocol"])
 
 
 def test_pyspark_pin_matches_the_spark_jars_in_the_pom():

@@ -189,6 +189,15 @@ def test_outputs_feed_every_variable_the_athena_target_reads():
         assert name == name.lower() or re.fullmatch(r"LAKEHOUSE_[A-Z0-9_]+", name), name
 
 
+def test_every_lakehouse_output_is_a_setting_of_the_aws_profile():
+    from lakehouse.settings import Settings
+
+    fields = {f"LAKEHOUSE_{name.upper()}" for name in Settings.model_fields}
+    outputs = {name for name in blocks(TERRAFORM, "output") if name.startswith("LAKEHOUSE_")}
+    assert outputs - fields == set()
+    assert {"LAKEHOUSE_PROFILE", "LAKEHOUSE_SILVER_S3", "LAKEHOUSE_CHECKPOINTS_S3"} <= outputs
+
+
 def test_defaults_agree_with_env_example():
     variables = blocks(TERRAFORM, "variable")
     env = env_example_defaults()
