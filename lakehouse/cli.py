@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lakehouse import local_kafka
-from lakehouse.settings import Settings
+from lakehouse.settings import load_settings
 from producer.cli import AnomalyShare, DuplicateShare, MalformedShare, Seed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -19,7 +19,7 @@ def _fail(message: str) -> typer.Exit:
 @app.command()
 def up() -> None:
     """Start the local Kafka broker (KRaft, 127.0.0.1) unless it runs; wait until it answers."""
-    settings = Settings()
+    settings = load_settings()
     try:
         pid = local_kafka.start(settings)
     except local_kafka.BrokerError as exc:
@@ -30,14 +30,14 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the broker `up` started (by its pid)."""
-    stopped = local_kafka.stop(Settings())
+    stopped = local_kafka.stop(load_settings())
     typer.echo("kafka broker stopped" if stopped else "kafka broker was not running")
 
 
 @app.command()
 def status() -> None:
     """Say whether the local broker runs."""
-    settings = Settings()
+    settings = load_settings()
     pid = local_kafka.status(settings)
     if pid is None:
         typer.echo("kafka broker: not running")
@@ -51,7 +51,7 @@ def dbt(ctx: typer.Context) -> None:
     e.g. `lakehouse dbt build` or `lakehouse dbt docs generate`."""
     from lakehouse.dbt_runner import run_dbt
 
-    result = run_dbt(Settings(), ctx.args or ["build"])
+    result = run_dbt(load_settings(), ctx.args or ["build"])
     if not result.success:
         raise _fail(f"dbt {' '.join(ctx.args or ['build'])} failed")
 
@@ -69,7 +69,7 @@ def query(
     if not chosen:
         raise _fail(f"name an analysis or pass --all: {', '.join(analysis_names())}")
     try:
-        results = run_analyses(Settings(), chosen)
+        results = run_analyses(load_settings(), chosen)
     except AnalysisError as exc:
         raise _fail(str(exc)) from exc
     for result in results:
@@ -95,7 +95,7 @@ def demo(
     try:
         options = GeneratorOptions(count=events, seed=seed, anomaly_share=anomaly_share,
                                    malformed_share=malformed_share, duplicate_share=duplicate_share)
-        summary, path = run_demo(Settings(), options, show_progress=progress)
+        summary, path = run_demo(load_settings(), options, show_progress=progress)
     except Exception as exc:
         raise _fail(f"demo failed: {exc}") from exc
     table = Table(title="purchases lakehouse: demo summary")

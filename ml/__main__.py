@@ -11,7 +11,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from lakehouse.settings import Settings
+from lakehouse.settings import load_settings
 
 app = typer.Typer(add_completion=False, help="Anomaly detection over gold purchases (Isolation Forest). "
                   "Without a command: train if no model is registered, then score new purchases.")
@@ -33,7 +33,7 @@ def default(ctx: typer.Context) -> None:
         return
     from ml.anomalies import run
 
-    summary = _or_fail("run", lambda: run(Settings()))
+    summary = _or_fail("run", lambda: run(load_settings()))
     trained = "trained, then " if summary.trained else ""
     typer.echo(f"{trained}scored {summary.scored} of {summary.purchases} purchases (not scored "
                f"before), flagged {summary.flagged}, model {summary.model_version} ({summary.seconds}s)")
@@ -47,7 +47,7 @@ def train(
     from ml.anomalies import train as train_model
     from ml.model import ModelParams
 
-    summary = _or_fail("train", lambda: train_model(Settings(), ModelParams(flag_share=flag_share)))
+    summary = _or_fail("train", lambda: train_model(load_settings(), ModelParams(flag_share=flag_share)))
     bar = {None: "no ground truth to grade it", True: "meets the bar", False: "MISSES the bar"}
     typer.echo(f"model {summary.model_version}: {summary.purchases} purchases, snapshot "
                f"{summary.snapshot_id}, {bar[summary.meets_bar]} ({summary.seconds}s)")
@@ -60,7 +60,7 @@ def score(
     """Score the purchases gold.purchase_anomalies does not hold yet, with the current model."""
     from ml.anomalies import score as score_new
 
-    summary = _or_fail("score", lambda: score_new(Settings(), rescore=rescore))
+    summary = _or_fail("score", lambda: score_new(load_settings(), rescore=rescore))
     which = "again" if rescore else "not scored before"
     typer.echo(f"scored {summary.scored} of {summary.purchases} purchases ({which}), flagged "
                f"{summary.flagged}, model {summary.model_version} ({summary.seconds}s)")
@@ -94,7 +94,7 @@ def report(
     from ml import report as reports
     from ml.evaluation import BAR_SEEDS, BAR_SHARES, evaluation_options
 
-    settings = Settings()
+    settings = load_settings()
     result = _or_fail("report", lambda: reports.gold_report(settings) if source == Source.gold else
                       reports.generated_report(evaluation_options(seed, anomaly_share, count)))
     if sweep:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from lakehouse.kafka_topics import ensure_topic, message_count
 from lakehouse.logs import get_logger
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, load_settings
 from producer.events import GeneratorOptions, generate
 from producer.ground_truth import write_ground_truth
 
@@ -113,7 +113,7 @@ def main(
     topic: str = typer.Option(None, help="Kafka topic (default: LAKEHOUSE_TOPIC or purchases)."),
 ) -> None:
     """Produce purchase events to Kafka; anomalies' event ids go to the ground-truth file."""
-    settings = Settings(**({"topic": topic} if topic else {}))
+    settings = load_settings(**({"topic": topic} if topic else {}))
     options = GeneratorOptions(count=count, seed=seed, anomaly_share=anomaly_share,
                                malformed_share=malformed_share, duplicate_share=duplicate_share,
                                days=days)

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.logs import get_logger
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings
+from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings, load_settings
 from lakehouse.spark import spark_session
 from spark_jobs.bronze import read_bronze
 from spark_jobs.silver import BatchBooks, SilverBatchWriter, create_tables
@@ -56,7 +56,7 @@ def backfill(settings: Settings, spark: SparkSession | None = None) -> BatchBook
 def main() -> None:
     """Rebuild Iceberg silver.purchases and its quarantine from the bronze files."""
     try:
-        books = backfill(Settings())
+        books = backfill(load_settings())
     except Exception as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

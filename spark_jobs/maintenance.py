@@ -23,7 +23,7 @@ from pyspark.sql import SparkSession
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from lakehouse.logs import get_logger
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings
+from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings, load_settings
 from lakehouse.spark import spark_session
 
 log = get_logger("maintenance")
@@ -142,7 +142,7 @@ def main(
 ) -> None:
     """Compact, rewrite manifests, expire snapshots and remove orphans on the silver tables."""
     try:
-        reports = maintain(Settings(), cold_after_days=cold_after_days,
+        reports = maintain(load_settings(), cold_after_days=cold_after_days,
                            snapshot_retention_hours=snapshot_retention_hours,
                            retain_last=retain_last, orphan_older_than_hours=orphan_older_than_hours)
     except Exception as exc:

@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery, StreamingQueryListener
 
 from lakehouse.logs import get_logger
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, load_settings
 
 log = get_logger("streaming")
 
@@ -147,7 +147,7 @@ def job_cli(start: JobStart, description: str) -> typer.Typer:
         timeout: float = typer.Option(None, help="Stop a processing-time query after N seconds."),
     ) -> None:
         try:
-            start(Settings(), trigger, interval, timeout)
+            start(load_settings(), trigger, interval, timeout)
         except Exception as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

@@ -101,3 +101,11 @@ def test_batch_metrics_takes_the_largest_kafka_lag():
     metrics = batch_metrics(progress)
     assert metrics["kafka_lag"] == 40 and metrics["batch_seconds"] == 1.5
     assert metrics["input_rows"] == 120 and metrics["query"] == "silver-t"
+
+
+def test_a_bad_setting_ends_a_command_with_one_line(monkeypatch: pytest.MonkeyPatch):
+    from lakehouse.settings import load_settings
+
+    monkeypatch.setenv("LAKEHOUSE_TOPIC_PARTITIONS", "two")
+    with pytest.raises(SystemExit, match=r"^invalid settings: LAKEHOUSE_TOPIC_PARTITIONS: .*integer"):
+        load_settings()
