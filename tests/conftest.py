@@ -16,6 +16,10 @@ from pyspark.sql import SparkSession
 from lakehouse.settings import PROJECT_ROOT, Settings
 from lakehouse.spark import spark_session
 
+# testcontainers' Kafka module drives Confluent's images; Confluent Platform 8.1 ships Apache
+# Kafka 4.1, the broker line pinned in jvm/pom.xml (tests/unit/test_docker_compose.py checks it).
+TESTCONTAINERS_KAFKA_IMAGE = "confluentinc/cp-kafka:8.1.1"
+
 
 def _free_port_pair() -> int:
     """A port p with p+1 also free (the local broker's controller takes p+1)."""
@@ -45,7 +49,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("LAKEHOUSE_TEST_STACK", "auto") != "local" and _docker_answers():
         from testcontainers.kafka import KafkaContainer
 
-        with KafkaContainer().with_kraft() as container:
+        with KafkaContainer(TESTCONTAINERS_KAFKA_IMAGE).with_kraft() as container:
             yield container.get_bootstrap_server()
         return
     from lakehouse import local_kafka

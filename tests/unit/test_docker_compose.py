@@ -335,3 +335,17 @@ def test_stack_docker_is_refused_in_one_line_without_a_docker_engine():
 def test_unknown_stack_is_refused():
     result = make("check-stack", "STACK=kubernetes")
     assert result.returncode != 0 and "STACK=kubernetes: unknown stack" in result.stderr
+
+
+# Confluent Platform release -> the Apache Kafka release it ships.
+CONFLUENT_PLATFORM_KAFKA = {"7.6": "3.6", "7.7": "3.7", "7.8": "3.8", "7.9": "3.9",
+                            "8.0": "4.0", "8.1": "4.1", "8.2": "4.2"}
+
+
+def test_the_testcontainers_broker_runs_the_pinned_kafka_line(pom: dict[str, str]):
+    from tests.conftest import TESTCONTAINERS_KAFKA_IMAGE
+
+    assert TESTCONTAINERS_KAFKA_IMAGE.startswith("confluentinc/cp-kafka:")
+    platform = ".".join(image_tag(TESTCONTAINERS_KAFKA_IMAGE).split(".")[:2])
+    broker_line = ".".join(pom["kafka.broker.version"].split(".")[:2])
+    assert CONFLUENT_PLATFORM_KAFKA.get(platform) == broker_line
