@@ -14,7 +14,7 @@ STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
 DEMO_JOBS := producer bronze silver dbt ml summary
 
 .DEFAULT_GOAL := help
-.PHONY: help check-stack setup up down status demo produce bronze silver dbt ml ml-report test test-unit lint query clean
+.PHONY: help check-stack setup up down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,11 @@ ifeq ($(STACK),docker)
 else
 	$(LAKEHOUSE) demo
 endif
+
+# make bench SIZE=small: every stage on a small backlog (~6 min on 2 cores); SIZE=full: docs/benchmarks.md.
+SIZE ?= full
+bench: setup ## measure throughput, freshness, build times and memory beside baselines (SIZE=small|full)
+	$(PY) -m lakehouse.bench --size $(SIZE)
 
 test: setup $(TOOLS_VENV)/.installed ## the whole test suite: unit, integration, e2e
 	$(PY) -m pytest

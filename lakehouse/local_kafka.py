@@ -224,3 +224,18 @@ def _reap(pid: int) -> None:
 
 def status(settings: Settings) -> int | None:
     return _running_pid(BrokerPaths(settings.broker_dir))
+
+
+def free_port_pair() -> int:
+    """A loopback port p with p+1 also free, for a broker of its own (its controller takes p+1)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise BrokerError("no free pair of loopback ports")

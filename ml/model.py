@@ -87,7 +87,9 @@ class AnomalyModel:
             parent, child = path.indices[:-1][same_row], path.indices[1:][same_row]
             n_node = tree.tree_.n_node_samples
             gain = np.log2(n_node[parent] / n_node[child])
-            np.add.at(bits, (rows[:-1][same_row], columns[tree.tree_.feature[parent]]), gain)
+            # np.bincount sums in the same order as np.add.at, many times faster
+            cells = rows[:-1][same_row] * bits.shape[1] + columns[tree.tree_.feature[parent]]
+            bits += np.bincount(cells, weights=gain, minlength=bits.size).reshape(bits.shape)
         return bits / len(self.forest.estimators_)
 
     def explain(self, features: pd.DataFrame, top: int = TOP_FEATURES) -> list[str]:

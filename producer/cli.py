@@ -30,9 +30,13 @@ app = typer.Typer(add_completion=False, help=__doc__)
 
 # The producer's Kafka settings (kafka-python names). `make bench` hands the same ones, with
 # dots for underscores, to Kafka's own producer perf tool, its baseline.
+# Large batches and zstd: kafka-python wakes its sender thread for every new batch, so small
+# batches (16 KiB, ~30 purchases) cost a socket write per few sends; see docs/benchmarks.md.
 PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
-    "linger_ms": 20,
+    "linger_ms": 100,
+    "batch_size": 1024 * 1024,
+    "compression_type": "zstd",
     "retries": 5,
     "max_request_size": 1024 * 1024,
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,27 +12,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from lakehouse.local_kafka import free_port_pair
 from lakehouse.settings import PROJECT_ROOT, Settings
 from lakehouse.spark import spark_session
 
 # testcontainers' Kafka module drives Confluent's images; Confluent Platform 8.1 ships Apache
 # Kafka 4.1, the broker line pinned in jvm/pom.xml (tests/unit/test_docker_compose.py checks it).
 TESTCONTAINERS_KAFKA_IMAGE = "confluentinc/cp-kafka:8.1.1"
-
-
-def _free_port_pair() -> int:
-    """A port p with p+1 also free (the local broker's controller takes p+1)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free pair of ports")
 
 
 def _docker_answers() -> bool:
@@ -55,7 +40,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from lakehouse import local_kafka
 
     settings = Settings(home=tmp_path_factory.mktemp("broker"),
-                        kafka_bootstrap=f"127.0.0.1:{_free_port_pair()}")
+                        kafka_bootstrap=f"127.0.0.1:{free_port_pair()}")
     local_kafka.start(settings)
     try:
         yield settings.kafka_bootstrap

@@ -5,14 +5,14 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from lakehouse import local_kafka
 from lakehouse.kafka_topics import ensure_topic, message_count
+from lakehouse.local_kafka import free_port_pair
 from lakehouse.settings import Settings
-from tests.conftest import _free_port_pair
 
 pytestmark = pytest.mark.integration
 
 
 def test_up_is_idempotent_and_down_stops_exactly_that_process(tmp_path):
-    settings = Settings(home=tmp_path, kafka_bootstrap=f"127.0.0.1:{_free_port_pair()}",
+    settings = Settings(home=tmp_path, kafka_bootstrap=f"127.0.0.1:{free_port_pair()}",
                         topic="roundtrip")
     pid = local_kafka.start(settings)
     try:

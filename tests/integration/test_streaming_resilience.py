@@ -22,10 +22,11 @@ from kafka import KafkaProducer
 from lakehouse import local_kafka
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.kafka_topics import ensure_topic
+from lakehouse.local_kafka import free_port_pair
 from lakehouse.settings import PROJECT_ROOT, QUARANTINE_TABLE, SILVER_TABLE, Settings
 from producer.events import GeneratorOptions, Message, generate
 from spark_jobs.bronze import read_bronze
-from tests.conftest import _free_port_pair, run_cli, settings_env
+from tests.conftest import run_cli, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +164,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(settings, spark, 
 
 def test_broker_restart_under_running_streams(tmp_path, spark):
     broker = Settings(home=tmp_path / "own-broker",
-                      kafka_bootstrap=f"127.0.0.1:{_free_port_pair()}")
+                      kafka_bootstrap=f"127.0.0.1:{free_port_pair()}")
     local_kafka.start(broker)
     settings = Settings(home=tmp_path / "lakehouse", kafka_bootstrap=broker.kafka_bootstrap,
                         topic="restart")

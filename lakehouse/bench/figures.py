@@ -1,0 +1,198 @@
+"""The benchmark's figures, baselines, ratios and goals, and the table that shows them. Pure:
+numbers in, numbers and text out; the runners (lakehouse.bench.stages) measure them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from rich.table import Table
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much each stage runs on."""
+
+    name: str
+    events: int  # the backlog the producer sends and bronze and silver drain
+    freshness_seconds: float  # how long the steady producer runs for the freshness figure
+    freshness_rate: float  # its events per second
+    incremental_events: int  # new silver rows before the incremental dbt build
+
+
+SIZES = {
+    "full": Size("full", events=1_000_000, freshness_seconds=120, freshness_rate=2_000,
+                 incremental_events=10_000),
+    "small": Size("small", events=20_000, freshness_seconds=20, freshness_rate=2_000,
+                  incremental_events=1_000),
+}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation between closest ranks (numpy's
+    default). NaN for no values."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be within 0..100, not {q}")
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def rate(count: float, seconds: float) -> float:
+    """Count per second; NaN when no time passed."""
+    return count / seconds if seconds > 0 else math.nan
+
+
+def ratio(ours: float | None, baseline: float | None) -> float | None:
+    """ours / baseline, or None when either is missing or the baseline is zero."""
+    if ours is None or baseline is None or baseline == 0 or math.isnan(ours) or math.isnan(baseline):
+        return None
+    return ours / baseline
+
+
+def drain_rate(metrics: Sequence[dict[str, Any]]) -> tuple[int, float]:
+    """Rows and seconds of the micro-batches of a drain, from the metrics lines a streaming job
+    writes (lakehouse settings.metrics_path): the time is the batches' own, without the JVM's
+    start."""
+    batches = [m for m in metrics if m.get("input_rows", 0) > 0]
+    return (sum(int(m["input_rows"]) for m in batches),
+            sum(float(m["batch_seconds"]) for m in batches))
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure beside its baseline from the same run."""
+
+    name: str
+    unit: str
+    ours: float | None
+    baseline_name: str | None = None
+    baseline: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return ratio(self.ours, self.baseline)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": _rounded(self.ratio, 4)}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A target for one figure's value (`of`="ours") or its ratio to the baseline."""
+
+    figure: str
+    of: Literal["ours", "ratio"]
+    op: Literal[">=", "<="]
+    target: float
+
+    def actual(self, figures: Sequence[Figure]) -> float | None:
+        found = next((f for f in figures if f.name == self.figure), None)
+        if found is None:
+            return None
+        return found.ours if self.of == "ours" else found.ratio
+
+    def met(self, figures: Sequence[Figure]) -> bool | None:
+        """None when the figure was not measured."""
+        value = self.actual(figures)
+        if value is None or math.isnan(value):
+            return None
+        return value >= self.target if self.op == ">=" else value <= self.target
+
+    def describe(self) -> str:
+        return f"{'ratio' if self.of == 'ratio' else 'value'} {self.op} {self.target:g}"
+
+
+GOALS = (
+    Goal("producer", "ratio", ">=", 0.25),
+    Goal("silver drain vs spark read+count", "ratio", ">=", 0.5),
+    Goal("freshness p95", "ours", "<=", 3.0),
+    Goal("dbt build incremental", "ours", "<=", 60.0),
+    Goal("ml scoring", "ours", ">=", 200_000),
+    Goal("stack peak resident memory", "ours", "<=", 6 * 1024),  # MiB
+)
+
+
+@dataclass
+class Report:
+    """Everything one run measured, as the JSON document and the table."""
+
+    run_id: str
+    size: Size
+    machine: dict[str, Any]
+    figures: list[Figure] = field(default_factory=list)
+    peak_rss_mib: dict[str, float] = field(default_factory=dict)  # process -> peak MiB
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def goals(self) -> list[dict[str, Any]]:
+        return [
+            {"figure": g.figure, "goal": g.describe(), "actual": _rounded(g.actual(self.figures), 4),
+             "met": g.met(self.figures)}
+            for g in GOALS
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "size": asdict(self.size),
+            "machine": self.machine,
+            "figures": [f.as_dict() for f in self.figures],
+            "goals": self.goals(),
+            "peak_rss_mib": {k: round(v, 1) for k, v in self.peak_rss_mib.items()},
+            "stage_seconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
+            "details": self.details,
+        }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    return round(value, digits)
+
+
+def human(value: float | None) -> str:
+    """A figure for the table: thousands separated, three significant digits below 100."""
+    if value is None or math.isnan(value):
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def figures_table(report: Report) -> Table:
+    goals = {g.figure: g for g in GOALS}
+    table = Table(title=f"make bench SIZE={report.size.name} ({report.run_id})")
+    for column, justify in (("figure", "left"), ("unit", "left"), ("ours", "right"),
+                            ("baseline", "left"), ("baseline value", "right"),
+                            ("ratio", "right"), ("goal", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for figure in report.figures:
+        goal = goals.get(figure.name)
+        verdict = ""
+        if goal is not None:
+            met = goal.met(report.figures)
+            verdict = f"{goal.describe()}: {'-' if met is None else 'met' if met else 'MISSED'}"
+        table.add_row(figure.name, figure.unit, human(figure.ours), figure.baseline_name or "-",
+                      human(figure.baseline), "-" if figure.ratio is None else f"{figure.ratio:.3f}",
+                      verdict)
+    return table
+
+
+def memory_table(report: Report) -> Table:
+    table = Table(title="peak resident memory (process tree)")
+    table.add_column("process")
+    table.add_column("MiB", justify="right")
+    for name, mib in report.peak_rss_mib.items():
+        table.add_row(name, f"{mib:,.0f}")
+    return table

@@ -1,0 +1,389 @@
+"""The benchmark's stages on a broker, catalog and folders of its own: each measured stage runs
+the project's own command line as a subprocess (producer, spark_jobs, lakehouse dbt, ml) and
+its baseline runs on the same broker in the same run."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from lakehouse import local_kafka
+from lakehouse.bench import parsing
+from lakehouse.bench.figures import MIB, Figure, Report, Size, drain_rate, percentile, rate
+from lakehouse.bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch
+from lakehouse.bench.processes import Finished, MemorySampler, Stage, StageFailed, run_stage
+from lakehouse.bench.read_count import JOB as READ_COUNT_JOB
+from lakehouse.catalog import iceberg_catalog
+from lakehouse.kafka_topics import ensure_topic
+from lakehouse.settings import GOLD_FACT_TABLE, PROJECT_ROOT, SILVER_TABLE, Settings
+from ml.features import PURCHASE_COLUMNS
+from producer.cli import PRODUCER_CONFIG
+from producer.events import GeneratorOptions, generate
+
+PERF_TOOL_HEAP = "-Xmx512m"
+# The backlog looks like the demo's traffic: some anomalous, malformed and re-sent messages.
+BACKLOG_SHARES = {"anomaly_share": 0.01, "malformed_share": 0.01, "duplicate_share": 0.01}
+RECORD_SIZE_SAMPLE = 5_000
+BROKER = "kafka broker"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _lines(Path("/proc/cpuinfo"))
+                if line.startswith("model name")), platform.processor())
+    java = subprocess.run([_java(), "-version"], capture_output=True, text=True).stderr
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "java": java.splitlines()[0] if java else "unknown",
+    }
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _java() -> str:
+    return shutil.which("java") or "java"
+
+
+@dataclass
+class Bench:
+    """One run: its settings (own home, broker ports and topics), the memory sampler, the report
+    it fills and a way to say what it is doing."""
+
+    size: Size
+    settings: Settings
+    sampler: MemorySampler
+    report: Report
+    say: Callable[[str], None]
+    freshness_interval: str
+
+    @property
+    def log_dir(self) -> Path:
+        return self.settings.home / "logs"
+
+    def topic(self, topic: str, home: Path | None = None) -> Settings:
+        return replace_settings(self.settings, topic=topic, home=home or self.settings.home)
+
+    def run(self, name: str, argv: Sequence[str], settings: Settings,
+            timeout: float = 3600) -> Finished:
+        finished = run_stage(name, argv, env_for(settings), PROJECT_ROOT, self.log_dir,
+                             self.sampler, timeout)
+        self.report.stage_seconds[name] = finished.seconds
+        return finished
+
+    def start(self, name: str, argv: Sequence[str], settings: Settings) -> Stage:
+        return Stage(name, argv, env_for(settings), PROJECT_ROOT, self.log_dir, self.sampler)
+
+    def add(self, figure: Figure) -> None:
+        self.report.figures.append(figure)
+        baseline = "" if figure.baseline is None else (
+            f" | {figure.baseline_name}: {figure.baseline:,.2f}"
+            + ("" if figure.ratio is None else f" | ratio {figure.ratio:.3f}"))
+        ours = "-" if figure.ours is None else f"{figure.ours:,.2f}"
+        self.say(f"  {figure.name}: {ours} {figure.unit}{baseline}")
+
+
+def replace_settings(settings: Settings, **changes: Any) -> Settings:
+    return settings.model_copy(update=changes)
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """The environment that makes a subprocess see `settings` (home, broker and topic)."""
+    return {
+        **os.environ,
+        "LAKEHOUSE_HOME": str(settings.home),
+        "LAKEHOUSE_TOPIC": settings.topic,
+        "LAKEHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def kafka_tool(settings: Settings, main_class: str, *args: str) -> list[str]:
+    classpath = os.pathsep.join(str(p) for p in settings.kafka_jars)
+    return [_java(), PERF_TOOL_HEAP, "-cp", classpath, main_class, *args]
+
+
+def producer_args(count: int, seed: int, topic: str, **options: float) -> list[str]:
+    args = ["-m", "producer", "--count", str(count), "--seed", str(seed), "--topic", topic]
+    for name, value in options.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    return python(*args)
+
+
+# ---------------------------------------------------------------- stages
+def start_broker(bench: Bench) -> int:
+    pid = local_kafka.start(bench.settings)
+    bench.sampler.track(BROKER, pid)
+    bench.say(f"broker started on {bench.settings.kafka_bootstrap} (pid {pid})")
+    return pid
+
+
+def stop_broker(bench: Bench) -> None:
+    bench.sampler.sample()
+    bench.sampler.untrack(BROKER)
+    local_kafka.stop(bench.settings)
+
+
+def measure_producer(bench: Bench) -> None:
+    """Our producer fills the backlog topic; Kafka's producer perf tool sends as many records of
+    the same mean size to a topic of its own, with the same producer settings."""
+    size = bench.size
+    backlog = bench.settings
+    bench.say(f"producer: {size.events:,} events to {backlog.topic}")
+    ensure_topic(backlog)
+    produced = bench.run("producer", producer_args(size.events, 42, backlog.topic,
+                                                   **BACKLOG_SHARES), backlog)
+    summary = parsing.last_log_event(produced.stderr, "produced")
+    sample = itertools.islice(generate(GeneratorOptions(count=size.events, **BACKLOG_SHARES)),
+                              RECORD_SIZE_SAMPLE)
+    values = [len(m.value) for m in sample]
+    record_size = round(sum(values) / len(values))
+
+    perf = bench.topic("bench_producer_perf")
+    ensure_topic(perf)
+    props = [f"{key.replace('_', '.')}={value}" for key, value in PRODUCER_CONFIG.items()]
+    bench.say(f"kafka ProducerPerformance: {size.events:,} records of {record_size} bytes")
+    tool = bench.run("kafka ProducerPerformance", kafka_tool(
+        perf, "org.apache.kafka.tools.ProducerPerformance", "--topic", perf.topic,
+        "--num-records", str(size.events), "--record-size", str(record_size),
+        "--throughput", "-1", "--producer-props", f"bootstrap.servers={perf.kafka_bootstrap}",
+        *props), perf)
+    baseline = parsing.producer_perf_rate(tool.stdout)
+    sent = int(summary["sent"])
+    bench.add(Figure("producer", "events/s", rate(sent, float(summary["seconds"])),
+                     "kafka ProducerPerformance", baseline,
+                     note="sending and acks, after generating the events"))
+    bench.add(Figure("producer incl. generating events", "events/s", rate(sent, produced.seconds),
+                     "kafka ProducerPerformance", baseline,
+                     note="the whole process: start, Faker generation, sending"))
+    bench.report.details["record_size_bytes"] = record_size
+    bench.report.details["producer_summary"] = summary
+
+
+def measure_drains(bench: Bench) -> None:
+    """Kafka's consumer perf tool and a Spark read-and-count query on the backlog topic, then
+    bronze and silver draining it (available-now)."""
+    backlog = bench.settings
+    events = bench.size.events
+    bench.say(f"kafka ConsumerPerformance: {events:,} messages")
+    tool = bench.run("kafka ConsumerPerformance", kafka_tool(
+        backlog, "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server",
+        backlog.kafka_bootstrap, "--topic", backlog.topic, "--messages", str(events),
+        "--timeout", "60000"), backlog)
+    consumer = parsing.consumer_perf(tool.stdout)
+    # fetch.nMsg.sec: without the consumer group's join, as the Spark figures leave out the JVM start
+    consumer_rate = consumer["fetch.nMsg.sec"]
+
+    rates: dict[str, float] = {}
+    for job, argv in (("spark read+count", python("-m", "lakehouse.bench.read_count")),
+                      ("bronze", python("-m", "spark_jobs.bronze")),
+                      ("silver", python("-m", "spark_jobs.silver"))):
+        bench.say(f"{job}: draining {events:,} events (available-now)")
+        bench.run(job, argv, backlog)
+        metrics_job = READ_COUNT_JOB if job == "spark read+count" else job
+        rows, seconds = drain_rate(_metrics(backlog, metrics_job))
+        if rows != events:
+            raise StageFailed(f"{job} read {rows} rows, the topic holds {events}")
+        rates[job] = rate(rows, seconds)
+        bench.report.details[f"{job} batches seconds"] = round(seconds, 2)
+    bench.add(Figure("spark read+count", "rows/s", rates["spark read+count"],
+                     "kafka ConsumerPerformance", consumer_rate))
+    for job in ("bronze", "silver"):
+        bench.add(Figure(f"{job} drain vs kafka consumer", "rows/s", rates[job],
+                         "kafka ConsumerPerformance", consumer_rate))
+        bench.add(Figure(f"{job} drain vs spark read+count", "rows/s", rates[job],
+                         "spark read+count", rates["spark read+count"]))
+
+
+def _metrics(settings: Settings, job: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in _lines(settings.metrics_path(job)) if line.strip()]
+
+
+def _silver_rows(settings: Settings) -> int:
+    snapshot = iceberg_catalog(settings).load_table(SILVER_TABLE).current_snapshot()
+    return int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0
+
+
+def _dbt_build(bench: Bench, name: str) -> tuple[float, float | None]:
+    """Wall seconds of `lakehouse dbt build` (what a user waits, Spark's start included) and
+    dbt's own elapsed time from its run results."""
+    target = bench.settings.home / "dbt" / name.replace(" ", "_")
+    finished = bench.run(name, python("-m", "lakehouse", "dbt", "build", "--target-path",
+                                      str(target), "--log-path", str(target / "logs")),
+                         bench.settings)
+    results = target / "run_results.json"
+    elapsed = json.loads(results.read_text()).get("elapsed_time") if results.exists() else None
+    return finished.seconds, elapsed
+
+
+def measure_dbt(bench: Bench) -> None:
+    """A full build on the drained silver, then an incremental one after new silver rows."""
+    backlog = bench.settings
+    silver_rows = _silver_rows(backlog)
+    bench.say(f"dbt build (full) on {silver_rows:,} silver rows")
+    full, full_elapsed = _dbt_build(bench, "dbt build full")
+    bench.add(Figure("dbt build full", "s", full, note=f"{silver_rows} silver rows; dbt's own "
+                     f"elapsed {full_elapsed}s"))
+
+    new = bench.size.incremental_events
+    bench.say(f"incremental: {new:,} new events -> silver, then dbt build")
+    bench.run("producer (incremental)", producer_args(new, 4242, backlog.topic), backlog)
+    bench.run("silver (incremental)", python("-m", "spark_jobs.silver"), backlog)
+    added = _silver_rows(backlog) - silver_rows
+    incremental, incremental_elapsed = _dbt_build(bench, "dbt build incremental")
+    bench.add(Figure("dbt build incremental", "s", incremental, "dbt build full", full,
+                     note=f"{added} new silver rows; dbt's own elapsed {incremental_elapsed}s"))
+    bench.report.details["dbt"] = {"silver_rows": silver_rows, "new_silver_rows": added,
+                                   "full_elapsed": full_elapsed,
+                                   "incremental_elapsed": incremental_elapsed}
+
+
+def measure_ml(bench: Bench) -> None:
+    """Training and scoring rows/s as the ml job reports them, beside a plain pyiceberg read of
+    the same gold table."""
+    backlog = bench.settings
+    bench.say("ml: train, then score every gold purchase")
+    trained = parsing.last_log_event(
+        bench.run("ml train", python("-m", "ml", "train"), backlog).stderr, "trained")
+    scored = parsing.last_log_event(
+        bench.run("ml score", python("-m", "ml", "score"), backlog).stderr, "scored")
+    table = iceberg_catalog(backlog).load_table(GOLD_FACT_TABLE)
+    started = time.monotonic()
+    rows = table.scan(selected_fields=tuple(PURCHASE_COLUMNS)).to_arrow().num_rows
+    read_rate = rate(rows, time.monotonic() - started)
+    bench.add(Figure("ml training", "rows/s", rate(trained["purchases"], trained["seconds"]),
+                     "pyiceberg read of gold", read_rate))
+    bench.add(Figure("ml scoring", "rows/s", rate(scored["scored"], scored["seconds"]),
+                     "pyiceberg read of gold", read_rate))
+    bench.report.details["ml"] = {"trained": trained, "scored": scored}
+
+
+def measure_freshness(bench: Bench) -> None:
+    """Silver with the processing-time trigger on a topic and catalog of their own; a producer
+    at a steady rate; a catalog poller and a plain Kafka consumer note when rows arrive."""
+    size = bench.size
+    fresh = bench.topic("bench_freshness", home=bench.settings.home / "freshness")
+    ensure_topic(fresh)
+    watch = SnapshotWatch(iceberg_catalog(fresh))
+    count = int(size.freshness_rate * size.freshness_seconds)
+    days = str(size.freshness_seconds / 86_400)  # event times as recent as the stream's
+    bench.say(f"freshness: silver every {bench.freshness_interval!r}; {count:,} events at "
+              f"{size.freshness_rate:,.0f}/s")
+    silver = bench.start("silver (processing-time)", python(
+        "-m", "spark_jobs.silver", "--trigger", "processing-time", "--interval",
+        bench.freshness_interval), fresh)
+    try:
+        # warm up: the first batch (tables created, JIT cold) is startup, not steady state
+        # no injected anomalies: a shifted hour could put an event in the future (quarantined)
+        steady_options = {"days": days, "anomaly_share": 0.0}
+        bench.run("producer (warm-up)", producer_args(100, 7, fresh.topic, **steady_options), fresh)
+        _wait_for(lambda: _visible_rows(watch) >= 100, silver, timeout=300)
+        before = set(watch.seen_at)
+        floor = KafkaFloor(fresh)
+        floor.start()
+        floor.ready.wait(30)
+        steady = bench.start("producer (steady)", producer_args(
+            count, 8, fresh.topic, rate=size.freshness_rate, **steady_options), fresh)
+        deadline = time.monotonic() + size.freshness_seconds + 180
+        table = None
+        while time.monotonic() < deadline:
+            table = watch.poll()
+            done = steady.process.poll() is not None
+            if done and table is not None and watch.rows_seen(table, before) >= count:
+                break
+            if silver.process.poll() is not None:
+                raise StageFailed(f"silver stopped during the freshness run; see {silver.err_path}")
+            time.sleep(POLL_SECONDS)
+        floor.stop()
+        produced = steady.wait(60)
+        bench.report.stage_seconds["producer (steady)"] = produced.seconds
+    finally:
+        finished = silver.terminate()
+        bench.report.stage_seconds["silver (processing-time)"] = finished.seconds
+    if table is None:
+        raise StageFailed("silver never appeared in the catalog")
+    latencies = watch.latencies(table, before)
+    if not latencies:
+        raise StageFailed("no row of the steady producer became visible in silver")
+    batches = [m for m in _metrics(fresh, "silver") if m.get("input_rows", 0) > 0]
+    for q in (50, 95, 99):
+        bench.add(Figure(f"freshness p{q}", "s", percentile(latencies, q),
+                         "kafka consumer (same topic)", percentile(floor.latencies, q)))
+    bench.report.details["freshness"] = {
+        "rows_produced": count, "rows_visible": len(latencies),
+        "interval": bench.freshness_interval,
+        "max_seconds": round(max(latencies), 3),
+        "batches": len(batches),
+        "mean_batch_seconds": round(sum(m["batch_seconds"] for m in batches) / len(batches), 3)
+        if batches else None,
+        "mean_batch_rows": round(sum(m["input_rows"] for m in batches) / len(batches), 1)
+        if batches else None,
+    }
+
+
+def _visible_rows(watch: SnapshotWatch) -> int:
+    table = watch.poll()
+    return 0 if table is None else watch.rows_seen(table, set())
+
+
+def _wait_for(condition: Callable[[], bool], stage: Stage, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if stage.process.poll() is not None:
+            raise StageFailed(f"{stage.name} exited early; see {stage.err_path}")
+        if time.monotonic() > deadline:
+            raise StageFailed(f"{stage.name}: nothing visible after {timeout:.0f}s")
+        time.sleep(POLL_SECONDS)
+
+
+def stack_memory(bench: Bench) -> None:
+    bench.report.peak_rss_mib = bench.sampler.peaks_mib()
+    bench.add(Figure("stack peak resident memory", "MiB", bench.sampler.stack_peak / MIB,
+                     note="broker + every stage running at one moment, sampled every 0.2 s"))
+
+
+STAGES: tuple[Callable[[Bench], None], ...] = (
+    measure_producer, measure_drains, measure_dbt, measure_ml, measure_freshness,
+)
+
+
+def free_bench_settings(home: Path) -> Settings:
+    port = local_kafka.free_port_pair()
+    return Settings(home=home, kafka_bootstrap=f"127.0.0.1:{port}", topic="bench_backlog")
+
+
+def run_all(bench: Bench, only: Sequence[str] = ()) -> Report:
+    start_broker(bench)
+    try:
+        for stage in STAGES:
+            if only and stage.__name__.removeprefix("measure_") not in only:
+                continue
+            started = time.monotonic()
+            stage(bench)
+            bench.say(f"  ({time.monotonic() - started:.1f}s)")
+    finally:
+        stop_broker(bench)
+        stack_memory(bench)
+    return bench.report
+

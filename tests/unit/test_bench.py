@@ -1,0 +1,167 @@
+"""make bench's pure parts: percentiles, rates, ratios, goals, the table and the parsers."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from rich.console import Console
+
+from lakehouse.bench import parsing
+from lakehouse.bench.figures import (
+    GOALS,
+    SIZES,
+    Figure,
+    Goal,
+    Report,
+    drain_rate,
+    figures_table,
+    human,
+    percentile,
+    rate,
+    ratio,
+)
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 95) == pytest.approx(95.05)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0  # order does not matter
+    assert percentile([7.5], 95) == 7.5
+    assert math.isnan(percentile([], 50))
+    with pytest.raises(ValueError):
+        percentile(values, 101)
+
+
+def test_rate_and_ratio() -> None:
+    assert rate(1_000_000, 8.0) == 125_000.0
+    assert math.isnan(rate(10, 0.0))
+    assert ratio(30_000.0, 120_000.0) == 0.25
+    assert ratio(None, 1.0) is None
+    assert ratio(1.0, 0.0) is None
+    assert ratio(math.nan, 1.0) is None
+
+
+def test_drain_rate_counts_only_batches_with_rows() -> None:
+    metrics = [
+        {"input_rows": 50_000, "batch_seconds": 10.0},
+        {"input_rows": 30_000, "batch_seconds": 5.0},
+        {"input_rows": 0, "batch_seconds": 0.05},  # the idle batch that ends a drain
+    ]
+    assert drain_rate(metrics) == (80_000, 15.0)
+    assert drain_rate([]) == (0, 0)
+
+
+def _figures() -> list[Figure]:
+    return [
+        Figure("producer", "events/s", 6_000.0, "kafka ProducerPerformance", 30_000.0),
+        Figure("silver drain vs spark read+count", "rows/s", 10_000.0, "spark read+count", 40_000.0),
+        Figure("freshness p95", "s", 2.4, "kafka consumer", 0.01),
+        Figure("dbt build incremental", "s", 75.0, "dbt build full", 150.0),
+        Figure("stack peak resident memory", "MiB", 4_000.0),
+    ]
+
+
+def test_goals_check_values_and_ratios() -> None:
+    figures = _figures()
+    by_name = {g.figure: g for g in GOALS}
+    producer = by_name["producer"]
+    assert producer.actual(figures) == pytest.approx(0.2)
+    assert producer.met(figures) is False  # 0.2 < 0.25
+    assert by_name["silver drain vs spark read+count"].met(figures) is False  # 0.25 < 0.5
+    assert by_name["freshness p95"].met(figures) is True  # 2.4 <= 3
+    assert by_name["dbt build incremental"].met(figures) is False  # 75 > 60
+    assert by_name["stack peak resident memory"].met(figures) is True  # 4000 MiB <= 6 GiB
+    assert by_name["ml scoring"].met(figures) is None  # not measured
+    assert Goal("producer", "ratio", ">=", 0.2).met(figures) is True  # the bound itself passes
+
+
+def test_report_document_holds_figures_ratios_and_goals() -> None:
+    report = Report("run-1", SIZES["small"], {"cpus": 2}, _figures(),
+                    peak_rss_mib={"kafka broker": 512.26}, stage_seconds={"producer": 3.14159})
+    document = json.loads(json.dumps(report.as_dict()))
+    producer = next(f for f in document["figures"] if f["name"] == "producer")
+    assert producer["ratio"] == 0.2
+    assert producer["baseline"] == 30_000.0
+    goals = {g["figure"]: g for g in document["goals"]}
+    assert goals["freshness p95"] == {"figure": "freshness p95", "goal": "value <= 3",
+                                      "actual": 2.4, "met": True}
+    assert goals["ml scoring"]["met"] is None
+    assert document["peak_rss_mib"] == {"kafka broker": 512.3}
+    assert document["stage_seconds"] == {"producer": 3.14}
+    assert document["size"]["events"] == 20_000
+
+
+def test_table_shows_each_figure_with_ratio_and_verdict() -> None:
+    report = Report("run-1", SIZES["full"], {}, _figures())
+    console = Console(width=200, record=True)
+    console.print(figures_table(report))
+    text = console.export_text()
+    assert "SIZE=full" in text
+    producer_line = next(line for line in text.splitlines() if "producer" in line)
+    assert "6,000" in producer_line and "30,000" in producer_line and "0.200" in producer_line
+    assert "MISSED" in producer_line
+    freshness_line = next(line for line in text.splitlines() if "freshness p95" in line)
+    assert "met" in freshness_line and "MISSED" not in freshness_line
+
+
+def test_human_numbers() -> None:
+    assert human(1_234_567.8) == "1,234,568"
+    assert human(2.345) == "2.35"
+    assert human(None) == "-"
+    assert human(math.nan) == "-"
+
+
+def test_sizes() -> None:
+    assert SIZES["full"].events == 1_000_000
+    assert SIZES["full"].freshness_seconds * SIZES["full"].freshness_rate == 240_000
+    assert SIZES["small"].events < SIZES["full"].events
+
+
+PRODUCER_PERF = """\
+90001 records sent, 18000.2 records/sec (9.18 MB/sec), 1712.3 ms avg latency, 2374.0 ms max latency.
+200000 records sent, 27517.9 records/sec (14.04 MB/sec), 1695.35 ms avg latency, 2374.00 ms max \
+latency, 1907 ms 50th, 2288 ms 95th, 2358 ms 99th, 2367 ms 99.9th.
+"""
+
+CONSUMER_PERF = """\
+start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, \
+rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+2026-11-23 07:40:41:473, 2026-11-23 07:40:43:252, 102.0432, 57.3598, 200000, 112422.7094, 682, \
+1097, 93.0202, 182315.4057
+"""
+
+
+def test_parse_kafka_perf_tools() -> None:
+    assert parsing.producer_perf_rate(PRODUCER_PERF) == 27517.9  # the summary, not a window
+    consumer = parsing.consumer_perf(CONSUMER_PERF)
+    assert consumer["fetch.nMsg.sec"] == 182315.4057
+    assert consumer["nMsg.sec"] == 112422.7094
+    assert consumer["data.consumed.in.nMsg"] == 200000
+    assert "start.time" not in consumer  # not a number
+    with pytest.raises(parsing.OutputError):
+        parsing.producer_perf_rate("90001 records sent, 18000.2 records/sec (9.18 MB/sec)")
+    with pytest.raises(parsing.OutputError):
+        parsing.consumer_perf("nothing here")
+
+
+def test_parse_structured_log_lines() -> None:
+    text = (
+        "26/11/23 07:46:03 WARN Spark3Util: Failed to load catalog: silver\n"
+        "timestamp='2026-11-23T07:44:47Z' level='info' component='producer' event='produced' "
+        "topic='bench backlog' sent=20000 failed=0 seconds=5.21\n"
+        "timestamp='2026-11-23T07:45:47Z' level='info' component='producer' event='produced' "
+        "topic='t' sent=30 failed=0 seconds=0.5\n"
+    )
+    events = parsing.log_events(text, "produced")
+    assert [e["sent"] for e in events] == [20000, 30]
+    assert events[0]["topic"] == "bench backlog"  # quoted values keep their spaces
+    assert events[0]["seconds"] == 5.21
+    assert parsing.last_log_event(text, "produced")["sent"] == 30
+    with pytest.raises(parsing.OutputError):
+        parsing.last_log_event(text, "scored")
