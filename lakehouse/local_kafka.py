@@ -201,25 +201,37 @@ def stop(settings: Settings, timeout: float = 30.0) -> bool:
         paths.pid.unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _running_pid(paths) is not None:
-        _reap(pid)
-        time.sleep(0.2)
-    if _running_pid(paths) is not None:
+    if not _wait_gone(pid, timeout):
         os.kill(pid, signal.SIGKILL)
-        time.sleep(0.5)
-    _reap(pid)
+        _wait_gone(pid, 10.0)
     paths.pid.unlink(missing_ok=True)
     log.info("broker_stopped", pid=pid)
     return True
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status when the broker is our own child (tests), so it leaves no zombie."""
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _gone(pid: int) -> bool:
+    """Has the broker exited? When it is our own child (tests, the demo) its exit status is
+    collected here, so it leaves no zombie; otherwise a zombie counts as gone (its parent
+    collects it). Its /proc cmdline empties while it exits, so that is no sign of being gone."""
     try:
-        os.waitpid(pid, os.WNOHANG)
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        return reaped == pid
     except ChildProcessError:
-        pass
+        pass  # started by another command
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")
 
 
 def status(settings: Settings) -> int | None:
