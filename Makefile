@@ -81,7 +81,7 @@ else
 	$(LAKEHOUSE) demo
 endif
 
-# make bench SIZE=small: every stage on a small backlog (~6 min on 2 cores); SIZE=full: docs/benchmarks.md.
+# make bench SIZE=small: the quick check (producer, drains, freshness; under 2 min); SIZE=full: every stage, docs/benchmarks.md.
 SIZE ?= full
 bench: setup ## measure throughput, freshness, build times and memory beside baselines (SIZE=small|full)
 	$(PY) -m lakehouse.bench --size $(SIZE)

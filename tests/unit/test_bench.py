@@ -94,7 +94,7 @@ def test_report_document_holds_figures_ratios_and_goals() -> None:
     assert goals["ml scoring"]["met"] is None
     assert document["peak_rss_mib"] == {"kafka broker": 512.3}
     assert document["stage_seconds"] == {"producer": 3.14}
-    assert document["size"]["events"] == 20_000
+    assert document["size"]["events"] == SIZES["small"].events == 10_000
 
 
 def test_table_shows_each_figure_with_ratio_and_verdict() -> None:
@@ -121,6 +121,11 @@ def test_sizes() -> None:
     assert SIZES["full"].events == 1_000_000
     assert SIZES["full"].freshness_seconds * SIZES["full"].freshness_rate == 240_000
     assert SIZES["small"].events < SIZES["full"].events
+    from lakehouse.bench.stages import STAGES
+
+    names = [stage.__name__.removeprefix("measure_") for stage in STAGES]
+    assert list(SIZES["full"].stages) == names  # the full run measures everything
+    assert set(SIZES["small"].stages) < set(names) and "dbt" not in SIZES["small"].stages
 
 
 PRODUCER_PERF = """\
