@@ -34,7 +34,7 @@ class SizeName(StrEnum):
 def main(
     size: SizeName = typer.Option(SizeName.full, help="full: 1,000,000 events, 2 min freshness; "
                                   "small: a quick check under two minutes (producer, drains and freshness "
-                                  "on 10,000 events; dbt and ml: --only drains --only dbt --only ml)."),
+                                  "on 5,000 events; dbt and ml: --only drains --only dbt --only ml)."),
     interval: str = typer.Option("1 second", help="Silver's processing-time trigger interval "
                                  "during the freshness run."),
     only: list[str] = typer.Option(None, help=f"Run only these stages: {STAGE_NAMES} "

@@ -33,7 +33,7 @@ SIZES = {
     # The quick check, under two minutes on 2 cores: dbt's two builds alone take about two
     # minutes whatever the size (75 nodes), so they and ml (which reads gold) are left to
     # `--size small --only dbt --only ml` or the full run.
-    "small": Size("small", events=10_000, freshness_seconds=15, freshness_rate=2_000,
+    "small": Size("small", events=5_000, freshness_seconds=10, freshness_rate=2_000,
                   incremental_events=1_000, stages=("producer", "drains", "freshness")),
 }
 

@@ -94,7 +94,7 @@ def test_report_document_holds_figures_ratios_and_goals() -> None:
     assert goals["ml scoring"]["met"] is None
     assert document["peak_rss_mib"] == {"kafka broker": 512.3}
     assert document["stage_seconds"] == {"producer": 3.14}
-    assert document["size"]["events"] == SIZES["small"].events == 10_000
+    assert document["size"]["events"] == SIZES["small"].events == 5_000
 
 
 def test_table_shows_each_figure_with_ratio_and_verdict() -> None:
