@@ -291,6 +291,11 @@ class Settings(BaseSettings):
             "warehouse": self.warehouse.as_uri(),
         }
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the `LAKEHOUSE_*` variables that make a subprocess see them."""
+        return {f"LAKEHOUSE_{name.upper()}": str(value)
+                for name, value in self.model_dump().items() if value is not None}
+
     def dbt_athena_env(self) -> dict[str, str]:
         """What dbt_project/profiles.yml's `athena` target reads, from these settings."""
         return {

@@ -57,12 +57,7 @@ def settings(tmp_path: Path, kafka_bootstrap: str) -> Settings:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a subprocess see `settings`."""
-    return {
-        **os.environ,
-        "LAKEHOUSE_HOME": str(settings.home),
-        "LAKEHOUSE_TOPIC": settings.topic,
-        "LAKEHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-    }
+    return {**os.environ, **settings.environment()}
 
 
 def run_cli(settings: Settings, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

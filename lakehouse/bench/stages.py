@@ -105,14 +105,8 @@ def replace_settings(settings: Settings, **changes: Any) -> Settings:
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    """The environment that makes a subprocess see `settings` (home, broker and topic)."""
-    return {
-        **os.environ,
-        "LAKEHOUSE_HOME": str(settings.home),
-        "LAKEHOUSE_TOPIC": settings.topic,
-        "LAKEHOUSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "PYTHONUNBUFFERED": "1",
-    }
+    """The environment that makes a subprocess see `settings`."""
+    return {**os.environ, **settings.environment(), "PYTHONUNBUFFERED": "1"}
 
 
 def python(*args: str) -> list[str]:

@@ -82,9 +82,7 @@ def aws_settings(settings: Settings, aws_endpoint: str, tmp_path: Path,
 
 def environment(settings: Settings) -> dict[str, str]:
     """A subprocess's environment that makes it see exactly `settings` (and the fake account)."""
-    variables = {f"LAKEHOUSE_{name.upper()}": str(value)
-                 for name, value in settings.model_dump().items() if value is not None}
-    return {**os.environ, **variables, **FAKE_CREDENTIALS}
+    return {**os.environ, **settings.environment(), **FAKE_CREDENTIALS}
 
 
 def run_silver(settings: Settings) -> None:
