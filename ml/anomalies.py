@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
@@ -27,7 +28,7 @@ from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE,
 from ml import registry
 from ml.evaluation import evaluate
 from ml.features import PURCHASE_COLUMNS, build_features
-from ml.model import ModelParams, fit
+from ml.model import AnomalyModel, ModelParams, fit
 from producer.ground_truth import read_ground_truth
 
 log = get_logger("ml")
@@ -36,8 +37,9 @@ ANOMALIES_SCHEMA = pa.schema([
     pa.field("event_id", pa.string(), nullable=False),
     pa.field("anomaly_score", pa.float64(), nullable=False),
     pa.field("is_anomaly", pa.bool_(), nullable=False),
-    # why: the features that isolated the purchase most, as "name=value, ..."
-    pa.field("top_features", pa.string(), nullable=False),
+    # why it was flagged: the features that isolated it most, as "name=value, ...";
+    # null for a purchase not flagged (explaining every purchase was 80% of scoring's time)
+    pa.field("top_features", pa.string(), nullable=True),
     pa.field("model_version", pa.string(), nullable=False),
     pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
 ])
@@ -80,9 +82,14 @@ def anomalies_table(catalog: Catalog) -> Table:
     table = catalog.create_table_if_not_exists(ANOMALIES_TABLE, schema=ANOMALIES_SCHEMA)
     have = set(table.schema().column_names)
     missing = [f.with_nullable(True) for f in ANOMALIES_SCHEMA if f.name not in have]
-    if missing:
+    relaxed = [f.name for f in ANOMALIES_SCHEMA
+               if f.name in have and f.nullable and table.schema().find_field(f.name).required]
+    if missing or relaxed:
         with table.update_schema() as update:
-            update.union_by_name(pa.schema(missing))
+            if missing:
+                update.union_by_name(pa.schema(missing))
+            for name in relaxed:  # an earlier version required it
+                update.update_column(name, required=False)
     return table
 
 
@@ -139,7 +146,7 @@ def score(settings: Settings, rescore: bool = False) -> ScoringSummary:
                 "event_id": purchases.loc[new, "event_id"].astype(str).to_numpy(),
                 "anomaly_score": scores,
                 "is_anomaly": is_anomaly,
-                "top_features": model.explain(features),
+                "top_features": explain_flagged(model, features, is_anomaly),
                 "model_version": [registered.version] * len(scores),
                 "scored_at": [datetime.now(UTC)] * len(scores),
             },
@@ -157,6 +164,16 @@ def score(settings: Settings, rescore: bool = False) -> ScoringSummary:
                              round(time.monotonic() - started, 2))
     log.info("scored", **asdict(summary))
     return summary
+
+
+def explain_flagged(model: AnomalyModel, features: pd.DataFrame,
+                    is_anomaly: np.ndarray) -> list[str | None]:
+    """The explanation of each flagged purchase, None for the others."""
+    out: list[str | None] = [None] * len(features)
+    for position, why in zip(np.flatnonzero(is_anomaly), model.explain(features[is_anomaly]),
+                             strict=True):
+        out[position] = why
+    return out
 
 
 def run(settings: Settings) -> ScoringSummary:

@@ -43,22 +43,64 @@ COMMIT_BATCH_ID = "lakehouse.batch-id"
 
 
 # ---------------------------------------------------------------- contract checks (pure)
-def _field(name: str) -> Column:
-    return F.expr(f"variant_get(payload, '$.{name}')")
+# Each field is read out of the variant once and typed once, in two projections, and the
+# rules then compare plain columns. Reading a field inside every rule that needs it (about
+# seventy) cost twice as much per row. Helper columns start with "_" and never reach a table.
+def _value(spec: FieldSpec) -> str:
+    return f"_value_{spec.name}"
 
 
-def _variant_type(name: str) -> Column:
-    return F.expr(f"schema_of_variant(variant_get(payload, '$.{name}'))")
+def _kind(spec: FieldSpec) -> str:
+    return f"_kind_{spec.name}"
 
 
-def _typed(spec: FieldSpec) -> Column:
-    if spec.is_timestamp:
-        return F.expr(f"try_to_timestamp(variant_get(payload, '$.{spec.name}', 'string'))")
-    return F.expr(f"variant_get(payload, '$.{spec.name}', '{SPARK_TYPES[spec.json_type]}')")
+def _typed(spec: FieldSpec) -> str:
+    return f"_typed_{spec.name}"
+
+
+def _number(spec: FieldSpec) -> str:
+    return f"_number_{spec.name}"
+
+
+def _text(spec: FieldSpec) -> str:
+    return f"_text_{spec.name}"
+
+
+TOTAL_GAP = "_total_gap"
+
+
+def _field_values(specs: tuple[FieldSpec, ...]) -> list[Column]:
+    """Projection 1: the payload's kind and each field as a variant."""
+    return [F.expr("schema_of_variant(payload)").alias("_kind"),
+            *(F.expr(f"variant_get(payload, '$.{s.name}')").alias(_value(s)) for s in specs)]
+
+
+def _field_types(specs: tuple[FieldSpec, ...]) -> list[Column]:
+    """Projection 2: each field's JSON kind and its typed value (null when it does not cast)."""
+    columns: list[Column] = []
+    for spec in specs:
+        value = _value(spec)
+        columns.append(F.expr(f"schema_of_variant({value})").alias(_kind(spec)))
+        if spec.is_timestamp:
+            text = f"try_variant_get({value}, '$', 'string')"
+            columns.append(F.expr(text).alias(_text(spec)))
+            typed = F.expr(f"try_to_timestamp({text})")
+        else:
+            typed = F.expr(f"try_variant_get({value}, '$', '{SPARK_TYPES[spec.json_type]}')")
+        columns.append(typed.alias(_typed(spec)))
+        if spec.json_type in ("integer", "number"):
+            columns.append(F.expr(f"try_variant_get({value}, '$', 'double')").alias(_number(spec)))
+    exact = "decimal(20,4)"
+    quantity, unit_price, total = (
+        F.expr(f"try_variant_get(_value_{name}, '$', '{exact}')")
+        for name in ("quantity", "unit_price", "total_amount")
+    )
+    columns.append((total - quantity * unit_price).alias(TOTAL_GAP))
+    return columns
 
 
 def _has_type(spec: FieldSpec) -> Column:
-    kind = _variant_type(spec.name)
+    kind = F.col(_kind(spec))
     if spec.json_type == "string":
         ok = kind == "STRING"
     elif spec.json_type == "integer":
@@ -68,13 +110,12 @@ def _has_type(spec: FieldSpec) -> Column:
     else:
         ok = kind == "BOOLEAN"
     if spec.is_timestamp:  # ISO 8601 with an explicit offset, as the contract asks
-        text = F.expr(f"variant_get(payload, '$.{spec.name}', 'string')")
-        ok = ok & text.rlike(r"(Z|[+-]\d{2}:?\d{2})$") & _typed(spec).isNotNull()
+        ok = ok & F.col(_text(spec)).rlike(r"(Z|[+-]\d{2}:?\d{2})$") & F.col(_typed(spec)).isNotNull()
     return ok
 
 
-def _out_of_range(spec: FieldSpec) -> Column:
-    value = _typed(spec)
+def _out_of_range(spec: FieldSpec) -> Column | None:
+    value = F.col(_typed(spec))
     checks: list[Column] = []
     if spec.json_type == "string":
         if spec.min_length is not None:
@@ -82,7 +123,7 @@ def _out_of_range(spec: FieldSpec) -> Column:
         if spec.max_length is not None:
             checks.append(F.char_length(value) > spec.max_length)
     if spec.json_type in ("integer", "number"):
-        number = F.expr(f"variant_get(payload, '$.{spec.name}', 'double')")
+        number = F.col(_number(spec))
         if spec.minimum is not None:
             checks.append(number < spec.minimum)
         if spec.exclusive_minimum is not None:
@@ -91,7 +132,7 @@ def _out_of_range(spec: FieldSpec) -> Column:
             checks.append(number > spec.maximum)
     if spec.enum is not None:
         checks.append(~value.isin(*spec.enum))
-    return F.lit(False) if not checks else _any(checks)
+    return _any(checks) if checks else None
 
 
 def _any(checks: list[Column]) -> Column:
@@ -104,40 +145,34 @@ def _any(checks: list[Column]) -> Column:
 def quarantine_reason(max_future_skew_seconds: float) -> Column:
     """The first contract failure of a message as a reason code, or null when it is valid.
 
-    The same order and codes as lakehouse.contract.quarantine_reason, over columns
-    `value` (bytes) and `payload` (the value parsed as a variant)."""
+    The same order and codes as lakehouse.contract.quarantine_reason, over the columns
+    `value` (bytes), `payload` (the value parsed as a variant) and the two projections above."""
     rules: list[tuple[Column, Column]] = [
         (F.octet_length("value") > contract.MAX_MESSAGE_BYTES, F.lit(Reason.OVERSIZED)),
         (~F.expr("is_valid_utf8(value)"), F.lit(Reason.NOT_UTF8)),
-        (
-            F.col("payload").isNull() | ~F.expr("schema_of_variant(payload)").startswith("OBJECT"),
-            F.lit(Reason.NOT_JSON),
-        ),
+        (F.col("payload").isNull() | ~F.col("_kind").startswith("OBJECT"), F.lit(Reason.NOT_JSON)),
     ]
     for spec in contract.fields():
-        value = _field(spec.name)
-        missing = value.isNull() | F.expr(f"is_variant_null(variant_get(payload, '$.{spec.name}'))")
+        value = F.col(_value(spec))
+        missing = value.isNull() | F.expr(f"is_variant_null({_value(spec)})")
         if spec.required:
             rules.append((missing, F.lit(f"{Reason.MISSING_FIELD}:{spec.name}")))
         present = ~missing
         rules.append((present & ~_has_type(spec), F.lit(f"{Reason.WRONG_TYPE}:{spec.name}")))
         if spec.name == "schema_version":
             rules.append(
-                (present & ~_typed(spec).isin(*contract.schema_versions()),
+                (present & ~F.col(_typed(spec)).isin(*contract.schema_versions()),
                  F.lit(Reason.UNKNOWN_SCHEMA_VERSION))
             )
-        rules.append((present & _out_of_range(spec), F.lit(f"{Reason.OUT_OF_RANGE}:{spec.name}")))
+        out_of_range = _out_of_range(spec)
+        if out_of_range is not None:
+            rules.append((present & out_of_range, F.lit(f"{Reason.OUT_OF_RANGE}:{spec.name}")))
         if spec.is_timestamp:
             horizon = F.current_timestamp() + F.make_dt_interval(
                 secs=F.lit(max_future_skew_seconds))
-            rules.append((present & (_typed(spec) > horizon), F.lit(Reason.FUTURE_EVENT_TIME)))
-    exact = "decimal(20,4)"
-    expected = F.expr(
-        f"variant_get(payload, '$.quantity', '{exact}') * variant_get(payload, '$.unit_price', '{exact}')"
-    )
-    actual = F.expr(f"variant_get(payload, '$.total_amount', '{exact}')")
+            rules.append((present & (F.col(_typed(spec)) > horizon), F.lit(Reason.FUTURE_EVENT_TIME)))
     rules.append(
-        (F.abs(actual - expected) > F.lit(contract.TOTAL_AMOUNT_TOLERANCE), F.lit(Reason.TOTAL_MISMATCH))
+        (F.abs(F.col(TOTAL_GAP)) > F.lit(contract.TOTAL_AMOUNT_TOLERANCE), F.lit(Reason.TOTAL_MISMATCH))
     )
     reason = F.when(*rules[0])
     for condition, code in rules[1:]:
@@ -145,36 +180,52 @@ def quarantine_reason(max_future_skew_seconds: float) -> Column:
     return reason
 
 
-def classify(
-    kafka_records: DataFrame,
-    max_future_skew_seconds: float = contract.DEFAULT_MAX_FUTURE_SKEW.total_seconds(),
-) -> DataFrame:
-    """Kafka records -> the same records with `payload` (variant) and `reason` (null = valid)."""
-    small_utf8 = (F.octet_length("value") <= contract.MAX_MESSAGE_BYTES) & F.expr(
-        "is_valid_utf8(value)"
-    )
-    return (
-        kafka_records.select(
+class ContractCheck:
+    """The contract as Spark columns, built once per job: building the few hundred column
+    expressions takes about half a second, which every micro-batch would pay again."""
+
+    def __init__(self, max_future_skew_seconds: float) -> None:
+        specs = contract.fields()
+        small_utf8 = (F.octet_length("value") <= contract.MAX_MESSAGE_BYTES) & F.expr(
+            "is_valid_utf8(value)"
+        )
+        self.record = [
             F.col("topic").alias("kafka_topic"),
             F.col("partition").alias("kafka_partition"),
             F.col("offset").alias("kafka_offset"),
             F.col("key").cast("string").alias("kafka_key"),
             F.col("timestamp").alias("kafka_timestamp"),
             F.col("value"),
+            F.when(small_utf8, F.expr("try_parse_json(cast(value as string))")).alias("payload"),
+        ]
+        self.values = _field_values(specs)
+        self.types = _field_types(specs)
+        self.reason = quarantine_reason(max_future_skew_seconds).alias("reason")
+
+    def classify(self, kafka_records: DataFrame) -> DataFrame:
+        """Kafka records -> the same records with `payload` (variant), the typed fields
+        (`_typed_<field>`) and `reason` (null = valid)."""
+        return (
+            kafka_records.select(*self.record)
+            .select("*", *self.values)
+            .select("*", *self.types)
+            .select("*", self.reason)
         )
-        .withColumn(
-            "payload",
-            F.when(small_utf8, F.expr("try_parse_json(cast(value as string))")),
-        )
-        .withColumn("reason", quarantine_reason(max_future_skew_seconds))
-    )
+
+
+def classify(
+    kafka_records: DataFrame,
+    max_future_skew_seconds: float = contract.DEFAULT_MAX_FUTURE_SKEW.total_seconds(),
+) -> DataFrame:
+    """Kafka records -> the same records with `payload` (variant) and `reason` (null = valid)."""
+    return ContractCheck(max_future_skew_seconds).classify(kafka_records)
 
 
 def to_silver_rows(classified: DataFrame, pii_salt: str) -> DataFrame:
     """Valid classified records -> typed silver rows; PII fields hashed (`<name>_sha256`)."""
     columns = []
     for spec in contract.fields():
-        value = _typed(spec)
+        value = F.col(_typed(spec))
         if spec.pii:
             columns.append(F.sha2(F.concat(F.lit(pii_salt), value), 256).alias(f"{spec.name}_sha256"))
         else:
@@ -203,14 +254,6 @@ def to_quarantine_rows(classified: DataFrame) -> DataFrame:
     )
 
 
-def first_of_each_event(silver_rows: DataFrame) -> DataFrame:
-    """Keep one row per event_id: the one with the lowest Kafka coordinates."""
-    order = Window.partitionBy("event_id").orderBy("kafka_partition", "kafka_offset")
-    return (
-        silver_rows.withColumn("_n", F.row_number().over(order)).where("_n = 1").drop("_n")
-    )
-
-
 COORDINATES = ["kafka_topic", "kafka_partition", "kafka_offset"]
 
 
@@ -219,9 +262,30 @@ def without_messages_in(rows: DataFrame, existing: DataFrame) -> DataFrame:
     return rows.join(existing.select(*COORDINATES), COORDINATES, "left_anti")
 
 
-def without_events_in(candidates: DataFrame, existing: DataFrame) -> DataFrame:
-    """Candidates whose event_id `existing` does not hold yet (the rest are duplicates)."""
-    return candidates.join(existing.select("event_id"), "event_id", "left_anti")
+def mark_new_events(silver_rows: DataFrame, existing: DataFrame) -> DataFrame:
+    """Silver rows with two marks, from one join with `existing` (which holds each event_id
+    at most once): `_present`, silver already holds this very Kafka message (a replayed
+    backfill overlap); `_new`, the row goes in: its event is not in `existing` and it has the
+    lowest Kafka coordinates of its event in the batch. The rest are duplicates."""
+    held = existing.select(
+        "event_id", *(F.col(c).alias(f"_held_{c}") for c in COORDINATES)
+    )
+    first = F.row_number().over(
+        Window.partitionBy("event_id").orderBy("kafka_partition", "kafka_offset")) == 1
+    same_message = _all([F.col(f"_held_{c}") == F.col(c) for c in COORDINATES])
+    return (
+        silver_rows.join(held, "event_id", "left")
+        .withColumn("_present", F.coalesce(same_message, F.lit(False)))
+        .withColumn("_new", first & F.col("_held_kafka_offset").isNull())
+        .drop(*(f"_held_{c}" for c in COORDINATES))
+    )
+
+
+def _all(checks: list[Column]) -> Column:
+    out = checks[0]
+    for check in checks[1:]:
+        out = out & check
+    return out
 
 
 # ---------------------------------------------------------------- tables (I/O)
@@ -302,9 +366,12 @@ def already_committed(spark: SparkSession, table: str, query_id: str, batch_id: 
     return bool(found.take(1))
 
 
-def append_once(df: DataFrame, table: str, query_id: str, batch_id: int) -> bool:
-    """Append `df` to `table` unless this (query, batch) already committed there."""
-    if already_committed(df.sparkSession, table, query_id, batch_id):
+def append_once(df: DataFrame, table: str, query_id: str, batch_id: int,
+                may_be_replay: bool = True) -> bool:
+    """Append `df` to `table` unless this (query, batch) already committed there. Only a
+    run's first batch can be a replay (Spark re-runs the batch a crash interrupted), so the
+    caller says whether to look."""
+    if may_be_replay and already_committed(df.sparkSession, table, query_id, batch_id):
         log.info("batch_already_committed", table=table, batch_id=batch_id)
         return False
     (
@@ -344,7 +411,7 @@ def batch_stats(classified: DataFrame) -> Row:
     """A batch's figures in one pass: input_rows, min_offset, max_offset, valid_rows and the
     valid rows' min_event_time and max_event_time (one Spark job instead of five)."""
     valid = F.col("reason").isNull()
-    event_time = _typed(next(spec for spec in contract.fields() if spec.name == "event_time"))
+    event_time = F.col(_typed(next(spec for spec in contract.fields() if spec.name == "event_time")))
     return classified.agg(
         F.count(F.lit(1)).alias("input_rows"),
         F.min("kafka_offset").alias("min_offset"),
@@ -366,24 +433,35 @@ class SilverBatchWriter:
         self.settings = settings
         self._query_id: str | None = None
         self._query_started = threading.Event()
+        self._check: ContractCheck | None = None
+        self._last_batch_id: int | None = None
 
     def query_started(self, query_id: str) -> None:
         self._query_id = query_id
+        self._last_batch_id = None
         self._query_started.set()
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         self._query_started.wait()
         query_id = self._query_id or ""
         started = time.monotonic()
-        classified = classify(batch, self.settings.max_future_skew_seconds).persist()
+        if self._check is None:
+            self._check = ContractCheck(self.settings.max_future_skew_seconds)
+            # The optimizer's constraint propagation walks every alias of the typed fields
+            # through each projection and join; with a contract this wide it runs for minutes
+            # and out of memory. The batch's plans gain nothing from the inferred filters.
+            batch.sparkSession.conf.set("spark.sql.constraintPropagation.enabled", "false")
+        may_be_replay = self._last_batch_id is None or batch_id <= self._last_batch_id
+        classified = self._check.classify(batch).persist()
         try:
-            books = self._write(classified, query_id, batch_id, started)
+            books = self._write(classified, query_id, batch_id, started, may_be_replay)
         finally:
             classified.unpersist()
+        self._last_batch_id = batch_id
         log.info("silver_batch", **asdict(books))
 
     def _write(self, classified: DataFrame, query_id: str, batch_id: int,
-               started: float) -> BatchBooks:
+               started: float, may_be_replay: bool) -> BatchBooks:
         spark = classified.sparkSession
         stats = batch_stats(classified)
         input_rows, valid_rows = stats["input_rows"], stats["valid_rows"]
@@ -391,31 +469,38 @@ class SilverBatchWriter:
                       if input_rows else F.lit(False))
 
         failing = to_quarantine_rows(classified)
-        quarantine = without_messages_in(failing, spark.table(QUARANTINE_TABLE).where(in_offsets))
-        quarantine = quarantine.persist()
+        quarantine = None
+        quarantined_rows = 0
+        if input_rows > valid_rows:
+            quarantine = without_messages_in(
+                failing, spark.table(QUARANTINE_TABLE).where(in_offsets)).persist()
+            quarantined_rows = quarantine.count()
 
-        valid = to_silver_rows(classified, self.settings.pii_salt)
-        existing = spark.table(SILVER_TABLE).where(
-            F.col("event_time").between(stats["min_event_time"], stats["max_event_time"])
-            if stats["min_event_time"] else F.lit(False)
-        )
-        fresh = without_messages_in(first_of_each_event(valid), existing)
-        new_rows = without_events_in(fresh, existing).persist()
+        marked = None
+        present_valid = silver_rows = 0
+        if valid_rows:
+            existing = spark.table(SILVER_TABLE).where(
+                F.col("event_time").between(stats["min_event_time"], stats["max_event_time"]))
+            marked = mark_new_events(
+                to_silver_rows(classified, self.settings.pii_salt), existing).persist()
+            counts = marked.agg(F.count(F.when(F.col("_present"), 1)).alias("present"),
+                                F.count(F.when(F.col("_new"), 1)).alias("new")).first()
+            present_valid, silver_rows = counts["present"], counts["new"]
 
-        quarantined_rows = quarantine.count()
-        silver_rows = new_rows.count()
-        present = (input_rows - valid_rows - quarantined_rows) + (valid_rows - without_messages_in(
-            valid, existing).count())
+        present = (input_rows - valid_rows - quarantined_rows) + present_valid
         books = BatchBooks(query_id, batch_id, input_rows, silver_rows, quarantined_rows,
                            input_rows - silver_rows - quarantined_rows - present, present,
                            round(time.monotonic() - started, 3))
-        append_once(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id)
-        if quarantined_rows:
-            append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id)
-        if silver_rows:
-            append_once(new_rows, SILVER_TABLE, query_id, batch_id)
-        quarantine.unpersist()
-        new_rows.unpersist()
+        append_once(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id, may_be_replay)
+        if quarantine is not None:
+            if quarantined_rows:
+                append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id, may_be_replay)
+            quarantine.unpersist()
+        if marked is not None:
+            if silver_rows:
+                new_rows = marked.where("_new").drop("_present", "_new")
+                append_once(new_rows, SILVER_TABLE, query_id, batch_id, may_be_replay)
+            marked.unpersist()
         return books
 
 

@@ -64,7 +64,10 @@ def test_scoring_is_incremental_and_a_rerun_adds_nothing(settings, purchases):
     assert sorted(rows["event_id"].to_pylist()) == sorted(first["event_id"])
     assert set(rows["model_version"].to_pylist()) == {summary.model_version}
     assert pc.sum(rows["is_anomaly"]).as_py() == summary.flagged > 0
-    assert all(why.count("=") == 3 for why in rows["top_features"].to_pylist())
+    explained = list(zip(rows["is_anomaly"].to_pylist(), rows["top_features"].to_pylist(),
+                         strict=True))
+    assert all(why.count("=") == 3 for flagged, why in explained if flagged)
+    assert all(why is None for flagged, why in explained if not flagged)
     snapshots = len(table.refresh().snapshots())
 
     again = run(settings)  # the same gold: nothing new
@@ -125,3 +128,17 @@ def test_scoring_without_a_model_says_what_to_do(settings, purchases):
     append_gold(settings, purchases.iloc[:100])
     with pytest.raises(FileNotFoundError, match="python -m ml train"):
         score(settings)
+
+
+def test_a_table_that_required_top_features_takes_purchases_not_flagged(settings, purchases):
+    append_gold(settings, purchases.iloc[:500])
+    catalog = iceberg_catalog(settings)
+    catalog.create_namespace_if_not_exists(GOLD_NAMESPACE)
+    required = pa.schema([f.with_nullable(False) if f.name == "top_features" else f
+                          for f in ANOMALIES_SCHEMA])  # as the previous version created it
+    assert not required.field("top_features").nullable
+    catalog.create_table(ANOMALIES_TABLE, schema=required)
+    summary = run(settings)
+    rows = anomalies(settings).scan().to_arrow()
+    assert rows.num_rows == 500 and 0 < summary.flagged < 500
+    assert rows["top_features"].null_count == 500 - summary.flagged
