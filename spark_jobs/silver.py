@@ -201,16 +201,20 @@ class ContractCheck:
         self.values = _field_values(specs)
         self.types = _field_types(specs)
         self.reason = quarantine_reason(max_future_skew_seconds).alias("reason")
+        self.scratch = ["_kind", TOTAL_GAP, *(name for spec in specs for name in (
+            _value(spec), _kind(spec), _number(spec), _text(spec)))]
 
     def classify(self, kafka_records: DataFrame) -> DataFrame:
-        """Kafka records -> the same records with `payload` (variant), the typed fields
-        (`_typed_<field>`) and `reason` (null = valid)."""
-        return (
+        """Kafka records -> the same records with `payload` (variant), each field typed
+        (`_typed_<field>`, null when it does not cast) and `reason` (null = valid)."""
+        checked = (
             kafka_records.select(*self.record)
             .select("*", *self.values)
             .select("*", *self.types)
             .select("*", self.reason)
         )
+        # The batch is persisted: keep only what the writes read (the variants are wide).
+        return checked.drop(*self.scratch)
 
 
 def classify(
