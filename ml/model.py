@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import parallel_backend
 from sklearn.ensemble import IsolationForest
 
 from ml.features import FEATURES
@@ -66,10 +65,9 @@ class AnomalyModel:
         """Anomaly score per purchase, 0..1: higher is more anomalous (0.5 is unremarkable)."""
         if features.empty:
             return np.empty(0)
-        inputs = model_inputs(features, self.params.features)
-        # Trees score in parallel threads only when asked (sklearn's note on score_samples).
-        with parallel_backend("threading", n_jobs=-1):
-            return -self.forest.score_samples(inputs)
+        # One thread: sklearn's threaded score_samples sums the trees' depths in whatever order
+        # the threads finish, so scores differed in the last bit from run to run.
+        return -self.forest.score_samples(model_inputs(features, self.params.features))
 
     def flag(self, scores: np.ndarray) -> np.ndarray:
         return scores >= self.threshold
