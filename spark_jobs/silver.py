@@ -12,6 +12,8 @@ batch's event-time range, so the check prunes to the days it touches).
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -136,10 +138,7 @@ def _out_of_range(spec: FieldSpec) -> Column | None:
 
 
 def _any(checks: list[Column]) -> Column:
-    out = checks[0]
-    for check in checks[1:]:
-        out = out | check
-    return out
+    return functools.reduce(operator.or_, checks)
 
 
 def quarantine_reason(max_future_skew_seconds: float) -> Column:
@@ -276,20 +275,13 @@ def mark_new_events(silver_rows: DataFrame, existing: DataFrame) -> DataFrame:
     )
     first = F.row_number().over(
         Window.partitionBy("event_id").orderBy("kafka_partition", "kafka_offset")) == 1
-    same_message = _all([F.col(f"_held_{c}") == F.col(c) for c in COORDINATES])
+    same_message = functools.reduce(operator.and_, [F.col(f"_held_{c}") == F.col(c) for c in COORDINATES])
     return (
         silver_rows.join(held, "event_id", "left")
         .withColumn("_present", F.coalesce(same_message, F.lit(False)))
         .withColumn("_new", first & F.col("_held_kafka_offset").isNull())
         .drop(*(f"_held_{c}" for c in COORDINATES))
     )
-
-
-def _all(checks: list[Column]) -> Column:
-    out = checks[0]
-    for check in checks[1:]:
-        out = out & check
-    return out
 
 
 # ---------------------------------------------------------------- tables (I/O)
