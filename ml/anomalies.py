@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
@@ -93,10 +94,16 @@ def anomalies_table(catalog: Catalog) -> Table:
     return table
 
 
-def scored_event_ids(table: Table) -> set[str]:
+def scored_event_ids(table: Table) -> pa.Array:
     if table.current_snapshot() is None:
-        return set()
-    return set(table.scan(selected_fields=("event_id",)).to_arrow()["event_id"].to_pylist())
+        return pa.array([], pa.string())
+    return table.scan(selected_fields=("event_id",)).to_arrow()["event_id"].combine_chunks()
+
+
+def not_scored(event_ids: pd.Series, scored: pa.Array) -> np.ndarray:
+    """Which purchases to score: not among `scored`, first of their event_id."""
+    known = pc.is_in(pa.array(event_ids.astype(str), pa.string()), value_set=scored)
+    return ~known.to_numpy(zero_copy_only=False) & ~event_ids.duplicated().to_numpy()
 
 
 def train(settings: Settings, params: ModelParams | None = None) -> TrainingSummary:
@@ -132,8 +139,8 @@ def score(settings: Settings, rescore: bool = False) -> ScoringSummary:
     catalog = iceberg_catalog(settings)
     purchases, snapshot_id = load_purchases(catalog)
     table = anomalies_table(catalog)
-    done = set() if rescore else scored_event_ids(table)
-    new = ~purchases["event_id"].isin(done) & ~purchases["event_id"].duplicated()
+    new = not_scored(purchases["event_id"],
+                     pa.array([], pa.string()) if rescore else scored_event_ids(table))
     flagged = 0
     if new.any():
         features = build_features(purchases).loc[new]
@@ -141,14 +148,15 @@ def score(settings: Settings, rescore: bool = False) -> ScoringSummary:
         scores = model.score(features)
         is_anomaly = model.flag(scores)
         flagged = int(is_anomaly.sum())
+        scored_at = pa.scalar(datetime.now(UTC), ANOMALIES_SCHEMA.field("scored_at").type)
         rows = pa.table(
             {
-                "event_id": purchases.loc[new, "event_id"].astype(str).to_numpy(),
+                "event_id": pa.array(purchases.loc[new, "event_id"].astype(str), pa.string()),
                 "anomaly_score": scores,
                 "is_anomaly": is_anomaly,
                 "top_features": explain_flagged(model, features, is_anomaly),
-                "model_version": [registered.version] * len(scores),
-                "scored_at": [datetime.now(UTC)] * len(scores),
+                "model_version": pa.repeat(registered.version, len(scores)),
+                "scored_at": pa.repeat(scored_at, len(scores)),
             },
             schema=ANOMALIES_SCHEMA,
         )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # The gold.fct_purchases columns the features read.
 PURCHASE_COLUMNS = ["event_id", "event_time", "customer_id", "country", "category", "quantity",
@@ -60,24 +62,40 @@ def circular_hour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(d, 24 - d)
 
 
-def frequency(values: pd.Series) -> pd.Series:
-    """Share of all rows holding each row's value."""
-    return values.map(values.value_counts(normalize=True)).astype(float)
+def frequency(codes: np.ndarray) -> np.ndarray:
+    """Share of all rows holding each row's value, from the values' integer codes."""
+    return np.bincount(codes)[codes] / len(codes)
+
+
+def codes_of(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, int]:
+    """Integer codes of the values (in the order of the sorted values with `sort`), and how
+    many distinct values there are."""
+    codes, uniques = pd.factorize(values.astype(str), sort=sort)
+    return codes, len(uniques)
 
 
 def build_features(purchases: pd.DataFrame) -> pd.DataFrame:
-    """FEATURES for every purchase, indexed like `purchases`."""
+    """FEATURES for every purchase, indexed like `purchases`.
+
+    Strings become integer codes first and only the columns the features read are put in
+    order (customer, time, event_id): sorting and reordering a million rows of strings took
+    most of the time (docs/benchmarks.md)."""
     if purchases.empty:
         return pd.DataFrame(columns=FEATURES, index=purchases.index, dtype=float)
     event_time = pd.to_datetime(purchases["event_time"], utc=True)
-    order = (purchases.assign(_t=event_time)
-             .sort_values(["customer_id", "_t", "event_id"], kind="stable").index)
-    p = purchases.loc[order]
-    time = event_time.loc[order]
-    customer = p["customer_id"].astype(str)
+    # Customers in the order of their ids, so their codes follow that order too.
+    customer_codes, _ = codes_of(purchases["customer_id"], sort=True)
+    microseconds = event_time.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
+    keys = pa.table({"customer": customer_codes, "time": microseconds,
+                     "event_id": pa.array(purchases["event_id"].astype(str), pa.string())})
+    order = pc.sort_indices(keys, sort_keys=[("customer", "ascending"), ("time", "ascending"),
+                                             ("event_id", "ascending")]).to_numpy()
+    index = purchases.index[order]  # the labels, in feature order
+    customer = pd.Series(customer_codes[order], index=index)
+    time = event_time.iloc[order]
     by_customer = customer.groupby(customer, sort=False)
 
-    amount = p["total_amount"].astype(float)
+    amount = pd.Series(purchases["total_amount"].astype(float).to_numpy()[order], index=index)
     log_amount = np.log1p(amount)
     n_past = by_customer.cumcount().astype(float)
 
@@ -100,22 +118,26 @@ def build_features(purchases: pd.DataFrame) -> pd.DataFrame:
 
     # The customer's usual hour: the circular mean of the hours of their earlier purchases.
     hour = (time.dt.hour + time.dt.minute / 60).to_numpy(dtype=float)
-    angle = pd.Series(hour * 2 * np.pi / 24, index=p.index)
+    angle = pd.Series(hour * 2 * np.pi / 24, index=index)
     usual_hour = (np.arctan2(past_sum(np.sin(angle)), past_sum(np.cos(angle))) * 24 / (2 * np.pi)) % 24
     hour_deviation = np.where(n_past >= MIN_HOURS_HISTORY,
                               circular_hour_distance(hour, usual_hour.to_numpy()), 0.0)
 
     # Home: the country most of the customer's earlier purchases came from.
-    same_country_before = p.groupby([customer, p["country"]], sort=False).cumcount()
+    country, countries = codes_of(purchases["country"])
+    customer_country = customer.to_numpy().astype(np.int64) * countries + country[order]
+    same_country_before = pd.Series(customer_country, index=index).groupby(
+        customer_country, sort=False).cumcount()
     country_mismatch = (n_past > 0) & (same_country_before < n_past / 2)
 
-    category, payment = p["category"].astype(str), p["payment_method"].astype(str)
+    (category, _), (payment, payments) = (codes_of(purchases["category"]),
+                                          codes_of(purchases["payment_method"]))
     features = pd.DataFrame(
         {
             "amount": amount,
             "log_amount": log_amount,
             "amount_z_score": amount_z,
-            "quantity": p["quantity"].astype(float),
+            "quantity": purchases["quantity"].astype(float).to_numpy()[order],
             "purchases_last_10_minutes": last_10_minutes.astype(float),
             "purchases_last_hour": last_hour.astype(float),
             "purchases_last_day": last_day.astype(float),
@@ -123,10 +145,11 @@ def build_features(purchases: pd.DataFrame) -> pd.DataFrame:
             "day_of_week": time.dt.day_of_week.astype(float),
             "hour_deviation": hour_deviation,
             "country_mismatch": country_mismatch.astype(float),
-            "category_frequency": frequency(category),
-            "payment_frequency": frequency(payment),
-            "category_payment_frequency": frequency(category + "|" + payment),
+            "category_frequency": frequency(category)[order],
+            "payment_frequency": frequency(payment)[order],
+            "category_payment_frequency": frequency(category.astype(np.int64) * payments + payment)[order],
         },
-        index=p.index,
+        index=index,
     )
-    return features.loc[purchases.index, FEATURES]
+    # back to the input's order: row i of the features is purchase order[i]
+    return features.iloc[np.argsort(order)][FEATURES]
