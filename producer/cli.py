@@ -42,6 +42,9 @@ PRODUCER_CONFIG: dict[str, Any] = {
 }
 
 
+PROGRESS_EVERY = 1_000  # messages between two updates of the progress bar
+
+
 @dataclass
 class ProduceSummary:
     topic: str
@@ -76,18 +79,20 @@ def produce(
         **PRODUCER_CONFIG,
         client_id="purchases-producer",
     )
+    summary.kinds.update(message.kind for message in to_send)
     started = time.monotonic()
     futures = []
     with Progress(disable=not show_progress, transient=True) as progress:
         task = progress.add_task(f"producing to {settings.topic}", total=len(to_send))
-        for i, message in enumerate(to_send):
+        for i, message in enumerate(to_send, start=1):
             futures.append(producer.send(settings.topic, key=message.key, value=message.value))
-            summary.kinds[message.kind] += 1
             if rate > 0:
-                delay = started + (i + 1) / rate - time.monotonic()
+                delay = started + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            progress.advance(task)
+            if i % PROGRESS_EVERY == 0:  # an update per message cost ~3 µs of a send's ~60 µs
+                progress.advance(task, PROGRESS_EVERY)
+        progress.update(task, completed=len(to_send))
         producer.flush()
     for future in futures:
         try:
