@@ -94,9 +94,12 @@ def anomalies_table(catalog: Catalog) -> Table:
     return table
 
 
+NO_EVENT_IDS = pa.array([], pa.string())
+
+
 def scored_event_ids(table: Table) -> pa.Array:
     if table.current_snapshot() is None:
-        return pa.array([], pa.string())
+        return NO_EVENT_IDS
     return table.scan(selected_fields=("event_id",)).to_arrow()["event_id"].combine_chunks()
 
 
@@ -139,8 +142,7 @@ def score(settings: Settings, rescore: bool = False) -> ScoringSummary:
     catalog = iceberg_catalog(settings)
     purchases, snapshot_id = load_purchases(catalog)
     table = anomalies_table(catalog)
-    new = not_scored(purchases["event_id"],
-                     pa.array([], pa.string()) if rescore else scored_event_ids(table))
+    new = not_scored(purchases["event_id"], NO_EVENT_IDS if rescore else scored_event_ids(table))
     flagged = 0
     if new.any():
         features = build_features(purchases).loc[new]
