@@ -212,7 +212,7 @@ class ContractCheck:
             .select("*", *self.types)
             .select("*", self.reason)
         )
-        # The batch is persisted: keep only what the writes read (the variants are wide).
+        # The batch is kept (`materialized`): keep only what the writes read (the variants are wide).
         return checked.drop(*self.scratch)
 
 
@@ -282,6 +282,29 @@ def mark_new_events(silver_rows: DataFrame, existing: DataFrame) -> DataFrame:
         .withColumn("_new", first & F.col("_held_kafka_offset").isNull())
         .drop(*(f"_held_{c}" for c in COORDINATES))
     )
+
+
+def materialized(df: DataFrame) -> DataFrame:
+    """`df`, computed once at its first action and kept (memory, then disk), behind a plan of
+    one node. A persisted DataFrame keeps its whole plan, and every DataFrame built on the
+    classified batch carried its few hundred contract expressions through analysis, the cache
+    look-up and planning again: 20% of a 50,000-row batch, a third of a small one
+    (docs/benchmarks.md). Give it back with `release`."""
+    return df.localCheckpoint(eager=False)
+
+
+def release(df: DataFrame) -> None:
+    """Drop the rows `materialized` kept now, instead of when the JVM's garbage collector finds
+    them (every 30 minutes by default, while a stream keeps a batch every few seconds)."""
+    df._jdf.queryExecution().logical().rdd().unpersist(False)
+
+
+def quiet_release_warnings(spark: SparkSession) -> None:
+    """Spark warns at every `release` that the rows cannot be recomputed afterwards, which is
+    the point; keep that logger to errors."""
+    jvm = spark.sparkContext._jvm
+    jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "org.apache.spark.rdd.MapPartitionsRDD", jvm.org.apache.logging.log4j.Level.ERROR)
 
 
 # ---------------------------------------------------------------- tables (I/O)
@@ -447,12 +470,13 @@ class SilverBatchWriter:
             # through each projection and join; with a contract this wide it runs for minutes
             # and out of memory. The batch's plans gain nothing from the inferred filters.
             batch.sparkSession.conf.set("spark.sql.constraintPropagation.enabled", "false")
+            quiet_release_warnings(batch.sparkSession)
         may_be_replay = self._last_batch_id is None or batch_id <= self._last_batch_id
-        classified = self._check.classify(batch).persist()
+        classified = materialized(self._check.classify(batch))
         try:
             books = self._write(classified, query_id, batch_id, started, may_be_replay)
         finally:
-            classified.unpersist()
+            release(classified)
         self._last_batch_id = batch_id
         log.info("silver_batch", **asdict(books))
 
@@ -468,8 +492,8 @@ class SilverBatchWriter:
         quarantine = None
         quarantined_rows = 0
         if input_rows > valid_rows:
-            quarantine = without_messages_in(
-                failing, spark.table(QUARANTINE_TABLE).where(in_offsets)).persist()
+            quarantine = materialized(without_messages_in(
+                failing, spark.table(QUARANTINE_TABLE).where(in_offsets)))
             quarantined_rows = quarantine.count()
 
         marked = None
@@ -477,8 +501,8 @@ class SilverBatchWriter:
         if valid_rows:
             existing = spark.table(SILVER_TABLE).where(
                 F.col("event_time").between(stats["min_event_time"], stats["max_event_time"]))
-            marked = mark_new_events(
-                to_silver_rows(classified, self.settings.pii_salt), existing).persist()
+            marked = materialized(mark_new_events(
+                to_silver_rows(classified, self.settings.pii_salt), existing))
             counts = marked.agg(F.count(F.when(F.col("_present"), 1)).alias("present"),
                                 F.count(F.when(F.col("_new"), 1)).alias("new")).first()
             present_valid, silver_rows = counts["present"], counts["new"]
@@ -491,12 +515,12 @@ class SilverBatchWriter:
         if quarantine is not None:
             if quarantined_rows:
                 append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id, may_be_replay)
-            quarantine.unpersist()
+            release(quarantine)
         if marked is not None:
             if silver_rows:
                 new_rows = marked.where("_new").drop("_present", "_new")
                 append_once(new_rows, SILVER_TABLE, query_id, batch_id, may_be_replay)
-            marked.unpersist()
+            release(marked)
         return books
 
 

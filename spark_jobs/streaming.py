@@ -10,7 +10,12 @@ from pathlib import Path
 
 import typer
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import DataStreamWriter, StreamingQuery, StreamingQueryListener
+from pyspark.sql.streaming import (
+    DataStreamWriter,
+    StreamingQuery,
+    StreamingQueryListener,
+    StreamingQueryManager,
+)
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
@@ -65,7 +70,20 @@ class MetricsRecorder(StreamingQueryListener):
         self.query_name = query_name
         self._recorded: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
+        self._streams: StreamingQueryManager | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
+
+    def attach(self, streams: StreamingQueryManager) -> None:
+        streams.addListener(self)
+        self._streams = streams
+
+    def detach(self) -> None:
+        """Stop listening. Spark still posts the query's last events while the process exits,
+        after Python's side of the callback channel has closed, and logged each failed
+        delivery with a Java stack trace at the end of every run."""
+        if self._streams is not None:
+            self._streams.removeListener(self)
+            self._streams = None
 
     def record(self, progress: dict) -> None:
         """Record one progress report once, whichever of the listener and flush() sees it first."""
@@ -102,7 +120,7 @@ class MetricsRecorder(StreamingQueryListener):
 
 def record_metrics(spark: SparkSession, path: Path, query_name: str) -> MetricsRecorder:
     recorder = MetricsRecorder(path, query_name)
-    spark.streams.addListener(recorder)
+    recorder.attach(spark.streams)
     return recorder
 
 
@@ -122,6 +140,7 @@ def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None,
         query.stop()
     if recorder is not None:
         recorder.flush(query)
+        recorder.detach()
     error = query.exception()
     if error is not None:
         raise RuntimeError(f"streaming query {query.name} failed: {error}")
@@ -131,6 +150,15 @@ def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None,
 def _last_batch_id(query: StreamingQuery) -> int | None:
     progress = query.lastProgress
     return progress["batchId"] if progress else None
+
+
+def stop_spark() -> None:
+    """Stop the job's Spark session before Python exits: its listener bus then delivers the
+    query's last events while Python can still take them. Left to the exit, a late event met a
+    closed callback channel and Spark logged a Java stack trace at the end of every run."""
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 JobStart = Callable[[Settings, Trigger, str, "float | None"], None]
@@ -151,5 +179,7 @@ def job_cli(start: JobStart, description: str) -> typer.Typer:
         except Exception as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
+        finally:
+            stop_spark()
 
     return app

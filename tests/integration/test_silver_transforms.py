@@ -9,7 +9,14 @@ from pyspark.sql import functions as F
 from lakehouse.contract import quarantine_reason
 from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE
 from producer.events import GeneratorOptions, encode, generate
-from spark_jobs.silver import SilverBatchWriter, classify, create_tables, to_silver_rows
+from spark_jobs.silver import (
+    SilverBatchWriter,
+    classify,
+    create_tables,
+    materialized,
+    release,
+    to_silver_rows,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +92,16 @@ def test_a_replayed_batch_commits_nothing_twice(spark, spark_settings):
     second = spark.table(SILVER_BATCHES_TABLE).where("query_id = 'query-1' and batch_id = 1").first()
     assert second.silver_rows == 0
     assert second.duplicates_dropped == sum(m.kind != "malformed" for m in messages[:40])
+
+
+def test_a_materialized_batch_is_computed_once_and_released(spark):
+    def stored_rdd_ids():
+        return {info.id() for info in spark.sparkContext._jsc.sc().getRDDStorageInfo()}
+
+    before = stored_rdd_ids()
+    rows = materialized(spark.range(20_000).select((F.col("id") * 2).alias("x")))
+    assert rows.count() == 20_000 and rows.where("x % 4 = 0").count() == 10_000
+    kept = stored_rdd_ids() - before
+    assert len(kept) == 1  # the rows, kept after the first action
+    release(rows)
+    assert not (stored_rdd_ids() & kept)
