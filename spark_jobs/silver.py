@@ -355,7 +355,10 @@ def create_tables(spark: SparkSession) -> None:
     evolve_silver(spark)
     # Day partitions, sorted by time then customer inside each file: the common queries filter
     # on a time range and on customers; compaction keeps this order.
-    spark.sql(f"alter table {SILVER_TABLE} write locally ordered by event_time, customer_id")
+    # Named with its catalog: Iceberg's own commands (this one) otherwise first try `silver` as
+    # a catalog and log the failure with a stack trace.
+    spark.sql(f"alter table {spark.catalog.currentCatalog()}.{SILVER_TABLE} "
+              "write locally ordered by event_time, customer_id")
     spark.sql(QUARANTINE_DDL)
     spark.sql(BATCHES_DDL)
 
