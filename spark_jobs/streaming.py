@@ -10,12 +10,7 @@ from pathlib import Path
 
 import typer
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import (
-    DataStreamWriter,
-    StreamingQuery,
-    StreamingQueryListener,
-    StreamingQueryManager,
-)
+from pyspark.sql.streaming import DataStreamWriter, StreamingQuery, StreamingQueryListener
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
@@ -70,20 +65,7 @@ class MetricsRecorder(StreamingQueryListener):
         self.query_name = query_name
         self._recorded: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
-        self._streams: StreamingQueryManager | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-
-    def attach(self, streams: StreamingQueryManager) -> None:
-        streams.addListener(self)
-        self._streams = streams
-
-    def detach(self) -> None:
-        """Stop listening. Spark still posts the query's last events while the process exits,
-        after Python's side of the callback channel has closed, and logged each failed
-        delivery with a Java stack trace at the end of every run."""
-        if self._streams is not None:
-            self._streams.removeListener(self)
-            self._streams = None
 
     def record(self, progress: dict) -> None:
         """Record one progress report once, whichever of the listener and flush() sees it first."""
@@ -120,7 +102,7 @@ class MetricsRecorder(StreamingQueryListener):
 
 def record_metrics(spark: SparkSession, path: Path, query_name: str) -> MetricsRecorder:
     recorder = MetricsRecorder(path, query_name)
-    recorder.attach(spark.streams)
+    spark.streams.addListener(recorder)
     return recorder
 
 
@@ -140,7 +122,6 @@ def run(query: StreamingQuery, trigger: Trigger, timeout_seconds: float | None,
         query.stop()
     if recorder is not None:
         recorder.flush(query)
-        recorder.detach()
     error = query.exception()
     if error is not None:
         raise RuntimeError(f"streaming query {query.name} failed: {error}")
