@@ -101,8 +101,7 @@ def run_demo(
     timer = StageTimer()
     stages: list[tuple[str, Callable[[], object]]] = [
         ("start_stack", lambda: local_kafka.ensure(settings)),
-        ("produce", lambda: produce(settings, options, skip=message_count(settings),
-                                    show_progress=show_progress)),
+        ("produce", lambda: produce(settings, options, resume=True, show_progress=show_progress)),
         ("bronze", lambda: bronze.start(settings, Trigger.available_now, "", None)),
         ("silver", lambda: silver.start(settings, Trigger.available_now, "", None)),
         ("dbt_build", lambda: _dbt_build(settings)),

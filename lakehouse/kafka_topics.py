@@ -25,17 +25,23 @@ def ensure_topic(settings: Settings) -> None:
         admin.close()
 
 
-def message_count(settings: Settings) -> int:
-    """Messages currently held by the topic (end offsets minus beginning offsets)."""
+def held_by_partition(settings: Settings) -> dict[int, int]:
+    """Messages each partition of the topic currently holds (end minus beginning offset);
+    empty when the topic does not exist."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                              **settings.kafka_python_options())
     try:
         partitions = consumer.partitions_for_topic(settings.topic) or set()
-        tps = [TopicPartition(settings.topic, p) for p in partitions]
+        tps = [TopicPartition(settings.topic, p) for p in sorted(partitions)]
         if not tps:
-            return 0
+            return {}
         ends = consumer.end_offsets(tps)
         begins = consumer.beginning_offsets(tps)
-        return sum(ends[tp] - begins[tp] for tp in tps)
+        return {tp.partition: ends[tp] - begins[tp] for tp in tps}
     finally:
         consumer.close()
+
+
+def message_count(settings: Settings) -> int:
+    """Messages currently held by the topic, all partitions together."""
+    return sum(held_by_partition(settings).values())

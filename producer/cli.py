@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from kafka import KafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from lakehouse.kafka_topics import ensure_topic, message_count
+from lakehouse.kafka_topics import ensure_topic, held_by_partition
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
 from producer.events import GeneratorOptions, generate
 from producer.ground_truth import write_ground_truth
+from producer.sending import (
+    PARALLEL_FROM,
+    not_held,
+    partitioned,
+    records,
+    send,
+    send_in_parallel,
+    shares,
+)
 
 log = get_logger("producer")
 
@@ -28,22 +37,6 @@ MalformedShare = Annotated[float, typer.Option(help="Share of messages that brea
 DuplicateShare = Annotated[float, typer.Option(help="Share of messages that re-send an event.")]
 app = typer.Typer(add_completion=False, help=__doc__)
 
-# The producer's Kafka settings (kafka-python names). `make bench` hands the same ones, with
-# dots for underscores, to Kafka's own producer perf tool, its baseline.
-# Large batches and zstd: kafka-python wakes its sender thread for every new batch, so small
-# batches (16 KiB, ~30 purchases) cost a socket write per few sends; see docs/benchmarks.md.
-PRODUCER_CONFIG: dict[str, Any] = {
-    "acks": "all",
-    "linger_ms": 100,
-    "batch_size": 1024 * 1024,
-    "compression_type": "zstd",
-    "retries": 5,
-    "max_request_size": 1024 * 1024,
-}
-
-
-PROGRESS_EVERY = 1_000  # messages between two updates of the progress bar
-
 
 @dataclass
 class ProduceSummary:
@@ -53,10 +46,12 @@ class ProduceSummary:
     kinds: Counter[str] = field(default_factory=Counter)
     failed: int = 0
     seconds: float = 0.0
+    senders: int = 1  # producer processes that shared the partitions
 
     def as_dict(self) -> dict[str, object]:
         return {"topic": self.topic, "sent": self.sent, "skipped": self.skipped,
-                "failed": self.failed, "seconds": round(self.seconds, 2), **dict(self.kinds)}
+                "failed": self.failed, "seconds": round(self.seconds, 2), "senders": self.senders,
+                **dict(self.kinds)}
 
 
 def produce(
@@ -64,44 +59,43 @@ def produce(
     options: GeneratorOptions,
     *,
     skip: int = 0,
+    resume: bool = False,
     rate: float = 0.0,
+    processes: int | None = None,
     show_progress: bool = True,
 ) -> ProduceSummary:
-    """Send messages `skip`..`options.count` of the seeded sequence; wait for every ack."""
+    """Send messages `skip`..`options.count` of the seeded sequence; wait for every ack.
+
+    With `resume`, each partition gets only the messages of its share it does not hold yet
+    (a run stopped half-way leaves every partition with the first part of its share). Sending
+    as fast as possible, `processes` producers (default: one per CPU, at most one per
+    partition) share the partitions; `rate` paces a single one."""
     ensure_topic(settings)
+    held = held_by_partition(settings)
+    if not held:
+        raise RuntimeError(f"topic {settings.topic} has no partitions")
     messages = list(generate(options))
     write_ground_truth(settings.ground_truth_path, messages)
-    summary = ProduceSummary(settings.topic, skipped=min(skip, len(messages)))
-    to_send = messages[skip:]
-    producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        **settings.kafka_python_options(),
-        **PRODUCER_CONFIG,
-        client_id="purchases-producer",
-    )
-    summary.kinds.update(message.kind for message in to_send)
     started = time.monotonic()
-    futures = []
+    outbox = partitioned(messages[skip:], len(held))
+    if resume:
+        outbox = not_held(outbox, held)
+    summary = ProduceSummary(settings.topic, skipped=len(messages) - len(outbox))
+    summary.kinds.update(message.kind for _, message in outbox)
+    if rate == 0 and len(outbox) >= PARALLEL_FROM:
+        summary.senders = min(processes or os.cpu_count() or 1, len(held))
     with Progress(disable=not show_progress, transient=True) as progress:
-        task = progress.add_task(f"producing to {settings.topic}", total=len(to_send))
-        for i, message in enumerate(to_send, start=1):
-            futures.append(producer.send(settings.topic, key=message.key, value=message.value))
-            if rate > 0:
-                delay = started + i / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            if i % PROGRESS_EVERY == 0:  # an update per message cost ~3 µs of a send's ~60 µs
-                progress.advance(task, PROGRESS_EVERY)
-        progress.update(task, completed=len(to_send))
-        producer.flush()
-    for future in futures:
-        try:
-            future.get(timeout=30)
-            summary.sent += 1
-        except Exception as exc:  # noqa: BLE001 - counted and reported, never silent
-            summary.failed += 1
-            log.error("send_failed", error=str(exc))
-    producer.close()
+        task = progress.add_task(f"producing to {settings.topic}", total=len(outbox))
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        wire = records(outbox)
+        if summary.senders > 1:
+            delivery = send_in_parallel(settings, shares(wire, summary.senders), on_progress=advance)
+        else:
+            delivery = send(settings, wire, rate=rate, on_progress=advance)
+    summary.sent, summary.failed = delivery.sent, delivery.failed
     summary.seconds = time.monotonic() - started
     log.info("produced", **summary.as_dict())
     return summary
@@ -117,9 +111,14 @@ def main(
     duplicate_share: DuplicateShare = 0.0,
     days: float = typer.Option(7.0, help="The events' event_time spans this many days to now."),
     resume: bool = typer.Option(
-        False, help="Send only what the topic lacks: skip as many messages as it already holds."
+        False, help="Send only what the topic lacks: each partition gets the messages of its share "
+        "past those it already holds."
     ),
     topic: str = typer.Option(None, help="Kafka topic (default: LAKEHOUSE_TOPIC or purchases)."),
+    processes: int = typer.Option(
+        None, min=1, help="Producer processes sharing the partitions when --rate is 0 (default: one "
+        "per CPU, at most one per partition)."
+    ),
 ) -> None:
     """Produce purchase events to Kafka; anomalies' event ids go to the ground-truth file."""
     settings = load_settings(**({"topic": topic} if topic else {}))
@@ -127,8 +126,7 @@ def main(
                                malformed_share=malformed_share, duplicate_share=duplicate_share,
                                days=days)
     try:
-        skip = message_count(settings) if resume else 0
-        summary = produce(settings, options, skip=skip, rate=rate)
+        summary = produce(settings, options, resume=resume, rate=rate, processes=processes)
     except Exception as exc:
         typer.echo(f"producer failed: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -29,8 +29,8 @@ from lakehouse.catalog import iceberg_catalog
 from lakehouse.kafka_topics import ensure_topic
 from lakehouse.settings import GOLD_FACT_TABLE, PROJECT_ROOT, SILVER_TABLE, Settings
 from ml.features import PURCHASE_COLUMNS
-from producer.cli import PRODUCER_CONFIG
 from producer.events import GeneratorOptions, generate
+from producer.sending import PRODUCER_CONFIG
 
 PERF_TOOL_HEAP = "-Xmx512m"
 # The backlog looks like the demo's traffic: some anomalous, malformed and re-sent messages.
