@@ -2,7 +2,7 @@
 
 kafka-python spends ~70 µs of Python on each message and holds the GIL while it does, so one
 process keeps one core busy while the broker needs a tenth of another (docs/benchmarks.md,
-change 16). A backlog is therefore split by partition between processes: each partition's
+change 16). A large backlog is therefore split by partition between processes: each partition's
 messages still leave in sequence order from a single producer, so the order Kafka keeps per
 key is the order of the sequence, and a resumed run can tell per partition how far it got."""
 
@@ -40,8 +40,8 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "max_request_size": 1024 * 1024,
 }
 PROGRESS_EVERY = 1_000  # messages between two progress reports (one per message cost ~3 µs)
-# Fewer messages than this go out from this process: a second one's start (fork, connect,
-# metadata) costs more than it saves.
+# Fewer messages than this go out from the calling process: a sender process's start (a fresh
+# interpreter, its imports, a connection and metadata; ~1-2 s) costs more than it saves.
 PARALLEL_FROM = 20_000
 
 Outbox = list[tuple[int, "Message"]]  # (partition, message), in sending order
