@@ -53,6 +53,10 @@ def batch_metrics(progress: dict) -> dict:
         "processed_rows_per_second": round(progress.get("processedRowsPerSecond", 0.0) or 0.0, 1),
         "batch_seconds": round(progress.get("batchDuration", 0) / 1000, 3),
         "kafka_lag": max(lag, default=0),
+        # where the trigger's time went: addBatch (the sink: bronze's append, silver's batch
+        # function), latestOffset, queryPlanning, walCommit, commitOffsets, ...
+        "phase_seconds": {phase: round(ms / 1000, 3)
+                          for phase, ms in sorted(progress.get("durationMs", {}).items())},
     }
 
 

@@ -96,11 +96,13 @@ def test_batch_metrics_takes_the_largest_kafka_lag():
     from spark_jobs.streaming import batch_metrics
 
     progress = {"name": "silver-t", "batchId": 3, "numInputRows": 120, "batchDuration": 1500,
+                "durationMs": {"walCommit": 42, "addBatch": 1210, "triggerExecution": 1500},
                 "sources": [{"metrics": {"maxOffsetsBehindLatest": "40"}},
                             {"metrics": {"maxOffsetsBehindLatest": "7"}}]}
     metrics = batch_metrics(progress)
     assert metrics["kafka_lag"] == 40 and metrics["batch_seconds"] == 1.5
     assert metrics["input_rows"] == 120 and metrics["query"] == "silver-t"
+    assert metrics["phase_seconds"] == {"addBatch": 1.21, "triggerExecution": 1.5, "walCommit": 0.042}
 
 
 def test_a_bad_setting_ends_a_command_with_one_line(monkeypatch: pytest.MonkeyPatch):
