@@ -481,7 +481,10 @@ class SilverBatchWriter:
         finally:
             release(classified)
         self._last_batch_id = batch_id
-        log.info("silver_batch", **asdict(books))
+        # books.seconds ends where the books are written, before the three commits (the books'
+        # own row is one of them); with_commits_seconds is the whole batch function.
+        log.info("silver_batch", **asdict(books),
+                 with_commits_seconds=round(time.monotonic() - started, 3))
 
     def _write(self, classified: DataFrame, query_id: str, batch_id: int,
                started: float, may_be_replay: bool) -> BatchBooks:
