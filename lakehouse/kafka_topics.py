@@ -5,6 +5,7 @@ from __future__ import annotations
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
+from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 from lakehouse.settings import Settings
 
@@ -40,6 +41,14 @@ def held_by_partition(settings: Settings) -> dict[int, int]:
         return {tp.partition: ends[tp] - begins[tp] for tp in tps}
     finally:
         consumer.close()
+
+
+@retry(retry=retry_if_result(lambda held: not held), stop=stop_after_delay(30), wait=wait_fixed(0.5),
+       retry_error_callback=lambda state: {})
+def partitions_of_new_topic(settings: Settings) -> dict[int, int]:
+    """held_by_partition for a topic just created: a cluster's metadata may not show it at once
+    (given up after 30 s, empty)."""
+    return held_by_partition(settings)
 
 
 def message_count(settings: Settings) -> int:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from lakehouse.kafka_topics import ensure_topic, held_by_partition
+from lakehouse.kafka_topics import ensure_topic, partitions_of_new_topic
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
 from producer.events import GeneratorOptions, generate
@@ -71,9 +71,9 @@ def produce(
     as fast as possible, `processes` producers (default: one per CPU, at most one per
     partition) share the partitions; `rate` paces a single one."""
     ensure_topic(settings)
-    held = held_by_partition(settings)
+    held = partitions_of_new_topic(settings)
     if not held:
-        raise RuntimeError(f"topic {settings.topic} has no partitions")
+        raise RuntimeError(f"topic {settings.topic} shows no partitions 30 s after its creation")
     messages = list(generate(options))
     write_ground_truth(settings.ground_truth_path, messages)
     started = time.monotonic()
