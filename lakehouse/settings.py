@@ -45,10 +45,11 @@ class Settings(BaseSettings):
     topic_partitions: int = 2
     # Kafka offsets that aged out of retention fail the query instead of being skipped silently.
     fail_on_data_loss: bool = True
-    # Messages a micro-batch reads at most. A batch costs ~3-5 s whatever its size (planning,
-    # three commits, the dedup join's scan), so a backlog drains faster in fewer, larger batches:
-    # 240,000 events in 71 s instead of 90 s with 50,000 (docs/benchmarks.md, change 17); the
-    # driver's heap (spark_driver_memory) bounds what a batch holds.
+    # Messages a micro-batch (bronze's and silver's) reads at most. A silver batch costs ~3-5 s
+    # whatever its size (planning, three commits, the dedup join's scan), so a backlog drains
+    # faster in fewer, larger batches: 240,000 events in 71 s instead of 90 s with 50,000
+    # (docs/benchmarks.md, change 17); the driver's heap (spark_driver_memory) bounds what a
+    # batch holds.
     max_offsets_per_trigger: int = 150_000
 
     catalog_name: str = "lakehouse"
