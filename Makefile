@@ -41,7 +41,12 @@ $(TOOLS_VENV)/.installed: requirements-tools.lock $(VENV)/.installed
 	$(VENV)/bin/uv pip sync --quiet -p $(TOOLS_VENV)/bin/python requirements-tools.lock
 	touch $@
 
-setup: $(VENV)/.installed .jars/.resolved ## install Python packages (.venv) and the pinned JVM jars (.jars)
+# The classes Spark's driver JVM maps at start instead of loading them (lakehouse/class_archive.py):
+# built again when the jars or the Python packages change.
+.jars/spark-classes.jsa: .jars/.resolved $(VENV)/.installed lakehouse/class_archive.py
+	$(PY) -m lakehouse.class_archive
+
+setup: $(VENV)/.installed .jars/.resolved .jars/spark-classes.jsa ## install Python packages (.venv), the pinned JVM jars (.jars) and Spark's class archive
 
 check-stack:
 	@case "$(STACK)" in \

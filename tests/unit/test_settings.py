@@ -111,3 +111,19 @@ def test_a_bad_setting_ends_a_command_with_one_line(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("LAKEHOUSE_TOPIC_PARTITIONS", "two")
     with pytest.raises(SystemExit, match=r"^invalid settings: LAKEHOUSE_TOPIC_PARTITIONS: .*integer"):
         load_settings()
+
+
+def test_spark_maps_the_class_archive_only_when_it_exists_and_sharing_is_on(tmp_path: Path):
+    jars = tmp_path / "jars"
+    (jars / "spark").mkdir(parents=True)
+    (jars / "spark" / "iceberg.jar").touch()
+    settings = Settings(home=tmp_path / "home", jars_dir=jars)
+
+    def java_options(s: Settings) -> str:
+        return s.spark_conf()["spark.driver.extraJavaOptions"]
+
+    assert "SharedArchiveFile" not in java_options(settings)  # not built yet
+    (jars / "spark-classes.jsa").touch()
+    assert f"-XX:SharedArchiveFile={jars / 'spark-classes.jsa'}" in java_options(settings)
+    off = settings.model_copy(update={"spark_class_sharing": False})
+    assert "SharedArchiveFile" not in java_options(off)
