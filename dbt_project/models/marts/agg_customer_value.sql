@@ -1,6 +1,8 @@
 with customers as (
 
-    select * from {{ ref('int_customer_lifetime') }}
+    -- dim_customers holds int_customer_lifetime's rows as a table: reading it instead of the
+    -- ephemeral model does not compute every customer's lifetime from gold a second time
+    select * from {{ ref('dim_customers') }}
 
 ),
 
