@@ -7,8 +7,9 @@ instead (`-XX:SharedArchiveFile`, added by `Settings.spark_conf` when the file e
 `spark_class_sharing` is on): a session starts ~3 s sooner and its first queries run ~3 s
 faster (docs/benchmarks.md, change 18).
 
-The archive belongs to one JDK build and one set of jars: a JVM of another build ignores it
-with a warning, and `make setup` builds it again when the jars or the Python packages change.
+The archive belongs to one JDK build and one set of jars: a JVM of another build, or one whose
+jars changed since, ignores it with a warning ("Unable to use shared archive") and loads its
+classes itself; `make setup` builds it again when the jars or the Python packages change.
 A half-written archive crashes the JVM that maps it, so it is written under another name,
 checked by a JVM that must use it (`-Xshare:on`), and only then renamed into place.
 
@@ -82,13 +83,7 @@ def _run(settings: Settings, java_option: str) -> None:
         raise RuntimeError(f"the Spark run with {java_option} exited {process.exitcode}")
 
 
-def build(settings: Settings) -> Path:
-    """Write settings.spark_class_archive anew; returns its path."""
-    target = settings.spark_class_archive
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    started = time.monotonic()
-    log.info("class_archive_building", path=str(target), note="two Spark runs, about a minute")
+def _dump_and_check(settings: Settings, partial: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="class-archive-") as scratch:
         # the dump warns of each class it leaves out (signed jars, classes never linked)
         for run, option in (("dump", f"-XX:ArchiveClassesAtExit={partial} -Xlog:cds=off"),
@@ -97,6 +92,19 @@ def build(settings: Settings) -> Path:
             _run(settings.model_copy(update={"home": home, "spark_class_sharing": False}), option)
             if not partial.is_file():
                 raise RuntimeError(f"the JVM wrote no class archive at {partial}")
+
+
+def build(settings: Settings) -> Path:
+    """Write settings.spark_class_archive anew; returns its path."""
+    target = settings.spark_class_archive
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # one per build
+    started = time.monotonic()
+    log.info("class_archive_building", path=str(target), note="two Spark runs, about a minute")
+    try:
+        _dump_and_check(settings, partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, target)
     log.info("class_archive_built", path=str(target), mib=round(target.stat().st_size / 2**20),
              seconds=round(time.monotonic() - started, 1))
