@@ -1,7 +1,7 @@
 """Build the archive of JVM classes Spark's driver starts from (`make setup` runs this).
 
-Every Spark JVM (each job, each dbt run) loads, parses and verifies some thirty thousand
-classes of Spark, Iceberg and Kafka's client before it answers. JDK 17 can write the classes
+Every Spark JVM (each job, each dbt run) loads, parses and verifies the classes of Spark,
+Iceberg and Kafka's client it needs as it goes, at every start. JDK 17 can write the classes
 a run loaded into an archive (AppCDS, `-XX:ArchiveClassesAtExit`) that later JVMs map
 instead (`-XX:SharedArchiveFile`, added by `Settings.spark_conf` when the file exists and
 `spark_class_sharing` is on): a session starts ~3 s sooner and its first queries run ~3 s
@@ -89,7 +89,12 @@ def _dump_and_check(settings: Settings, partial: Path) -> None:
         for run, option in (("dump", f"-XX:ArchiveClassesAtExit={partial} -Xlog:cds=off"),
                             ("check", f"-Xshare:on -XX:SharedArchiveFile={partial}")):
             home = Path(scratch) / run
-            _run(settings.model_copy(update={"home": home, "spark_class_sharing": False}), option)
+            # always the local catalog in a scratch home, whatever the profile: nothing of the
+            # user's tables (or AWS account) is touched
+            scratch_settings = settings.model_copy(update={
+                "profile": "local", "catalog_uri": None, "home": home,
+                "spark_class_sharing": False})
+            _run(scratch_settings, option)
             if not partial.is_file():
                 raise RuntimeError(f"the JVM wrote no class archive at {partial}")
 

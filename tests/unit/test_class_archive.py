@@ -21,12 +21,15 @@ def settings_with_archive(tmp_path: Path) -> Settings:
 
 def test_a_build_replaces_the_archive_once_a_jvm_has_used_the_new_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    settings = settings_with_archive(tmp_path)
+    settings = settings_with_archive(tmp_path).model_copy(
+        update={"catalog_uri": "postgresql://u:p@db:5432/iceberg"})
     runs: list[str] = []
 
     def fake_run(run_settings: Settings, option: str) -> None:
         runs.append(option)
         assert run_settings.spark_class_sharing is False  # the runs never map the old archive
+        assert (run_settings.profile, run_settings.catalog_uri) == ("local", None)
+        assert run_settings.home != settings.home  # a scratch catalog, not the user's
         if dump := DUMP.search(option):
             Path(dump.group(1)).write_bytes(b"new archive")
 
