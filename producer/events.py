@@ -8,7 +8,7 @@ big-ticket categories.
 
 Injected anomaly patterns and their magnitudes (the constants below):
 - amount_spike: total_amount is 5-20x the customer's median past spend (a catalog product at
-  its catalog price, 1-3 units);
+  its catalog price, 1-3 units; more units of the dearest product when even 3 of it fall short);
 - burst: 5-15 purchases by one customer within 10 minutes, every one labelled;
 - unusual_hour: at least 8 hours away from the customer's usual hour;
 - geo_jump: from a country other than home, within 2 hours of a purchase from home;
@@ -73,6 +73,7 @@ ANOMALY_PATTERNS = ("amount_spike", "burst", "unusual_hour", "geo_jump", "rare_c
                     "quantity_outlier")
 SPIKE_FACTOR = (5.0, 20.0)  # total_amount = 5..20 x the customer's median past spend
 SPIKE_QUANTITY = (1, 3)  # ... bought as 1..3 units of a catalog product at its catalog price
+# (when even 3 units of the dearest product fall short of 5x, as many of it as reach 5x)
 BURST_SIZE = (5, 15)  # purchases by one customer ...
 BURST_WINDOW = timedelta(minutes=10)  # ... within this window
 UNUSUAL_HOUR_DISTANCE = 8  # hours at least between the purchase and the customer's usual hour
