@@ -41,10 +41,10 @@ $(TOOLS_VENV)/.installed: requirements-tools.lock $(VENV)/.installed
 	$(VENV)/bin/uv pip sync --quiet -p $(TOOLS_VENV)/bin/python requirements-tools.lock
 	touch $@
 
-# The classes Spark's driver JVM maps at start instead of loading them (lakehouse/class_archive.py):
+# The classes Spark's driver JVM maps at start instead of loading them (ops/class_archive.py):
 # built again when the jars or the Python packages change.
-.jars/spark-classes.jsa: .jars/.resolved $(VENV)/.installed lakehouse/class_archive.py
-	$(PY) -m lakehouse.class_archive
+.jars/spark-classes.jsa: .jars/.resolved $(VENV)/.installed ops/class_archive.py
+	$(PY) -m ops.class_archive
 
 setup: $(VENV)/.installed .jars/.resolved .jars/spark-classes.jsa ## install Python packages (.venv), the pinned JVM jars (.jars) and Spark's class archive
 
@@ -89,7 +89,7 @@ endif
 # make bench SIZE=small: the quick check (producer, drains, freshness; under 2 min); SIZE=full: every stage, docs/benchmarks.md.
 SIZE ?= full
 bench: setup ## measure throughput, freshness, build times and memory beside baselines (SIZE=small|full)
-	$(PY) -m lakehouse.bench --size $(SIZE)
+	$(PY) -m bench --size $(SIZE)
 
 test: setup $(TOOLS_VENV)/.installed ## the whole test suite: unit, integration, e2e
 	$(PY) -m pytest
@@ -97,15 +97,16 @@ test: setup $(TOOLS_VENV)/.installed ## the whole test suite: unit, integration,
 test-unit: setup $(TOOLS_VENV)/.installed ## unit tests only (no JVM, no broker)
 	$(PY) -m pytest tests/unit
 
-lint: setup ## ruff, and sqlfluff on the dbt models, analyses and singular tests
+lint: setup ## ruff, the floors' import contract (lint-imports), sqlfluff on the dbt models, analyses and tests
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models analyses tests/*.sql
 
 query: setup ## run an analysis locally and print it: make query Q=revenue_by_category (no Q: all)
 	$(LAKEHOUSE) query $(or $(Q),--all)
 
-ml-report: $(VENV)/.installed ## grade the anomaly detector: metrics JSON and PNG plots (python -m ml report --help)
-	$(PY) -m ml report
+ml-report: $(VENV)/.installed ## grade the anomaly detector: metrics JSON and PNG plots (lakehouse ml-report --help)
+	$(LAKEHOUSE) ml-report
 
 clean: down ## remove local state (.lakehouse; STACK=docker: the compose volumes), keep installs
 	rm -rf .lakehouse dbt_project/target dbt_project/logs

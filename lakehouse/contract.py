@@ -1,15 +1,13 @@
 """The purchase event contract, read from contracts/purchase_event.schema.json.
 
-The JSON Schema is the one source; this module turns it into field specs that the producer,
-the Spark silver job (spark_jobs.contract_checks) and the tests share, and gives the
-pure-Python check that yields the same quarantine reason codes the Spark job writes."""
+The JSON Schema is the one source; this module turns it into the field specs, limits and
+quarantine reason codes that the producer, the silver job's checks (spark_jobs.contract_checks)
+and the dbt docs' tests share."""
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -20,8 +18,6 @@ from lakehouse.settings import CONTRACT_PATH
 MAX_MESSAGE_BYTES = 64 * 1024
 # total_amount must equal quantity * unit_price within this many currency units.
 TOTAL_AMOUNT_TOLERANCE = Decimal("0.01")
-# An event_time further ahead of the clock than this is quarantined (clock skew, bad producers).
-DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 # Money columns are typed as decimal(precision, scale) in silver and gold.
 MONEY_PRECISION, MONEY_SCALE = 12, 2
 
@@ -54,10 +50,6 @@ class FieldSpec:
     min_length: int | None = None
     max_length: int | None = None
     pii: bool = False  # hashed on the way into silver
-
-    @property
-    def is_money(self) -> bool:
-        return self.json_type == "number"
 
     @property
     def is_timestamp(self) -> bool:
@@ -94,101 +86,5 @@ def fields() -> tuple[FieldSpec, ...]:
     return tuple(specs)
 
 
-def field_names() -> list[str]:
-    return [f.name for f in fields()]
-
-
 def schema_versions() -> tuple[int, ...]:
     return next(f.enum for f in fields() if f.name == "schema_version") or ()
-
-
-def _has_json_type(value: Any, json_type: str) -> bool:
-    if json_type == "string":
-        return isinstance(value, str)
-    if json_type == "boolean":
-        return isinstance(value, bool)
-    if json_type == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if json_type == "number":
-        return (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-        )
-    raise ValueError(f"contract uses unsupported JSON type {json_type!r}")
-
-
-def parse_event_time(text: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def _out_of_range(spec: FieldSpec, value: Any) -> bool:
-    if spec.json_type == "string":
-        if spec.min_length is not None and len(value) < spec.min_length:
-            return True
-        if spec.max_length is not None and len(value) > spec.max_length:
-            return True
-    if spec.json_type in ("integer", "number"):
-        if spec.minimum is not None and value < spec.minimum:
-            return True
-        if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
-            return True
-        if spec.maximum is not None and value > spec.maximum:
-            return True
-    return spec.enum is not None and value not in spec.enum
-
-
-def quarantine_reason(
-    raw: bytes, now: datetime | None = None, max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
-) -> str | None:
-    """The first contract failure of one Kafka message value, or None when it is valid.
-
-    Same order and codes as the Spark silver job: size, UTF-8, JSON object, then per field in
-    contract order missing / wrong type / out of range (and an event_time too far ahead of
-    `now`), then the total_amount rule."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        return Reason.OVERSIZED
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return Reason.NOT_UTF8
-    try:
-        event = json.loads(text)
-    except ValueError:
-        return Reason.NOT_JSON
-    if not isinstance(event, dict):
-        return Reason.NOT_JSON
-    return event_reason(event, now, max_future_skew)
-
-
-def event_reason(
-    event: dict[str, Any],
-    now: datetime | None = None,
-    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
-) -> str | None:
-    """The first contract failure of a parsed event, or None when it is valid."""
-    now = now or datetime.now(UTC)
-    for spec in fields():
-        value = event.get(spec.name)
-        if value is None:
-            if spec.required:
-                return f"{Reason.MISSING_FIELD}:{spec.name}"
-            continue
-        if not _has_json_type(value, spec.json_type) or (
-            spec.is_timestamp and parse_event_time(value) is None
-        ):
-            return f"{Reason.WRONG_TYPE}:{spec.name}"
-        if spec.name == "schema_version" and value not in schema_versions():
-            return Reason.UNKNOWN_SCHEMA_VERSION
-        if _out_of_range(spec, value):
-            return f"{Reason.OUT_OF_RANGE}:{spec.name}"
-        if spec.is_timestamp and parse_event_time(value) > now + max_future_skew:
-            return Reason.FUTURE_EVENT_TIME
-    expected = Decimal(str(event["quantity"])) * Decimal(str(event["unit_price"]))
-    if abs(Decimal(str(event["total_amount"])) - expected) > TOTAL_AMOUNT_TOLERANCE:
-        return Reason.TOTAL_MISMATCH
-    return None

@@ -1,4 +1,5 @@
-"""Kafka topic administration shared by the producer, the demo and the tests."""
+"""Kafka access every stage shares: the clients' authentication options, translated once from
+the settings for the Java client (Spark) and kafka-python, and topic administration."""
 
 from __future__ import annotations
 
@@ -10,10 +11,29 @@ from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 from lakehouse.settings import Settings
 
 
+def java_client_options(settings: Settings) -> dict[str, str]:
+    """Kafka Java client properties beyond the bootstrap servers (Spark passes them as `kafka.*`)."""
+    if settings.kafka_security == "plaintext":
+        return {}
+    return {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "AWS_MSK_IAM",
+        "sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
+        "sasl.client.callback.handler.class": "software.amazon.msk.auth.iam.IAMClientCallbackHandler",
+    }
+
+
+def python_client_options(settings: Settings) -> dict[str, str]:
+    """kafka-python's arguments for the same authentication (producer, topic admin)."""
+    if settings.kafka_security == "plaintext":
+        return {}
+    return {"security_protocol": "SASL_SSL", "sasl_mechanism": "AWS_MSK_IAM"}
+
+
 def ensure_topic(settings: Settings) -> None:
     """Create the topic if it is missing (idempotent)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="lakehouse-admin",
-                             **settings.kafka_python_options())
+                             **python_client_options(settings))
     try:
         if settings.topic in admin.list_topics():
             return
@@ -30,7 +50,7 @@ def held_by_partition(settings: Settings) -> dict[int, int]:
     """Messages each partition of the topic currently holds (end minus beginning offset);
     empty when the topic does not exist."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             **settings.kafka_python_options())
+                             **python_client_options(settings))
     try:
         partitions = consumer.partitions_for_topic(settings.topic) or set()
         tps = [TopicPartition(settings.topic, p) for p in sorted(partitions)]

@@ -1,6 +1,8 @@
-"""The one settings module: every path, catalog property, Spark conf and Kafka address is
-derived here from the profile and `LAKEHOUSE_*` environment variables (see .env.example).
-No other module reads the environment or hard-codes a path, host or bucket."""
+"""The one settings module: every setting is read here from `LAKEHOUSE_*` environment variables
+(see .env.example), and every path derives here from them. No other module reads the
+environment or hard-codes a path, host or bucket. What one library needs (Spark's conf,
+pyiceberg's catalog properties, Kafka clients' options, dbt's profile variables) is translated
+from these settings once, by the module that talks to that library."""
 
 from __future__ import annotations
 
@@ -26,8 +28,6 @@ SILVER_BATCHES_TABLE = f"{SILVER_NAMESPACE}.purchases_batches"
 GOLD_FACT_TABLE = f"{GOLD_NAMESPACE}.fct_purchases"
 ANOMALIES_TABLE = f"{GOLD_NAMESPACE}.purchase_anomalies"
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-
 
 class Settings(BaseSettings):
     """Read from `LAKEHOUSE_*` variables (and a `.env` file); every field has a local default."""
@@ -45,11 +45,9 @@ class Settings(BaseSettings):
     topic_partitions: int = 2
     # Kafka offsets that aged out of retention fail the query instead of being skipped silently.
     fail_on_data_loss: bool = True
-    # Messages a micro-batch (bronze's and silver's) reads at most. A silver batch costs ~3-5 s
-    # whatever its size (planning, three commits, the dedup join's scan), so a backlog drains
-    # faster in fewer, larger batches: 240,000 events in 71 s instead of 90 s with 50,000
-    # (docs/benchmarks.md, change 17); the driver's heap (spark_driver_memory) bounds what a
-    # batch holds.
+    # Messages a micro-batch (bronze's and silver's) reads at most. Most of a silver batch's
+    # cost is fixed whatever its size, so a backlog drains faster in fewer, larger batches
+    # (docs/benchmarks.md, change 17); the driver's heap (spark_driver_memory) bounds a batch.
     max_offsets_per_trigger: int = 150_000
 
     catalog_name: str = "lakehouse"
@@ -59,9 +57,9 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4
-    # Spark's driver JVM maps the classes `make setup` archived (lakehouse.class_archive)
-    # instead of loading them at each start: sessions start and answer their first queries
-    # ~6 s sooner (docs/benchmarks.md, change 18). Used when the archive exists.
+    # Spark's driver JVM maps the classes `make setup` archived (ops.class_archive) instead of
+    # loading them at each start, so sessions start sooner (docs/benchmarks.md, change 18).
+    # Used when the archive exists.
     spark_class_sharing: bool = True
     # Events whose event_time is further ahead of the clock than this are quarantined.
     max_future_skew_seconds: float = 300.0
@@ -150,39 +148,6 @@ class Settings(BaseSettings):
     def kafka_host(self) -> str:
         return self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[0]
 
-    @cached_property
-    def spark_jars(self) -> list[Path]:
-        return sorted((self.jars_dir / "spark").glob("*.jar"))
-
-    @property
-    def spark_class_archive(self) -> Path:
-        return self.jars_dir / "spark-classes.jsa"
-
-    @cached_property
-    def kafka_jars(self) -> list[Path]:
-        return sorted((self.jars_dir / "kafka").glob("*.jar"))
-
-    # ---- Kafka clients
-    def kafka_python_options(self) -> dict[str, str]:
-        """kafka-python's arguments for the same authentication (producer, topic admin)."""
-        if self.kafka_security == "plaintext":
-            return {}
-        return {"security_protocol": "SASL_SSL", "sasl_mechanism": "AWS_MSK_IAM"}
-
-    def kafka_client_options(self) -> dict[str, str]:
-        """Kafka client properties beyond the bootstrap servers (Spark passes them as `kafka.*`)."""
-        if self.kafka_security == "plaintext":
-            return {}
-        return {
-            "security.protocol": "SASL_SSL",
-            "sasl.mechanism": "AWS_MSK_IAM",
-            "sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
-            "sasl.client.callback.handler.class": (
-                "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
-            ),
-        }
-
-    # ---- catalog
     @property
     def catalog_database(self) -> URL | None:
         """The PostgreSQL catalog database, when `catalog_uri` names one."""
@@ -195,130 +160,22 @@ class Settings(BaseSettings):
             )
         return url
 
-    def _aws_catalog_properties(self) -> dict[str, str]:
-        """Iceberg's Glue catalog with S3 files, the same for Spark (Java) and pyiceberg."""
-        properties = {
-            "type": "glue",
-            # A table goes under its Glue database's location (Terraform points `silver` at the
-            # silver bucket); the warehouse is only the fallback for a database without one.
-            "warehouse": self.silver_s3 or "",
-            "client.region": self.aws_region,
-            "glue.region": self.aws_region,
-            "s3.region": self.aws_region,
-        }
-        if self.aws_endpoint_url:
-            properties |= {
-                "glue.endpoint": self.aws_endpoint_url,
-                "s3.endpoint": self.aws_endpoint_url,
-                "s3.path-style-access": "true",
-            }
-        return properties
+    @cached_property
+    def spark_jars(self) -> list[Path]:
+        return sorted((self.jars_dir / "spark").glob("*.jar"))
 
-    def spark_catalog_conf(self) -> dict[str, str]:
-        """Iceberg catalog properties for Spark: JDBC catalog in one SQLite file or PostgreSQL
-        (local), or the Glue Data Catalog with S3FileIO (aws)."""
-        prefix = f"spark.sql.catalog.{self.catalog_name}"
-        if self.profile == "aws":
-            return {
-                prefix: "org.apache.iceberg.spark.SparkCatalog",
-                f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
-                f"{prefix}.cache-enabled": "false",
-                **{f"{prefix}.{key}": value
-                   for key, value in self._aws_catalog_properties().items()},
-            }
-        database = self.catalog_database
-        if database is None:
-            connection = {
-                f"{prefix}.uri": f"jdbc:sqlite:{self.catalog_db}",
-                f"{prefix}.jdbc.journal_mode": "WAL",
-                f"{prefix}.jdbc.busy_timeout": str(SQLITE_BUSY_TIMEOUT_MS),
-            }
-        else:
-            connection = {
-                f"{prefix}.uri": (
-                    f"jdbc:postgresql://{database.host}:{database.port or 5432}/{database.database}"
-                ),
-                f"{prefix}.jdbc.user": database.username or "",
-                f"{prefix}.jdbc.password": database.password or "",
-            }
-        return {
-            prefix: "org.apache.iceberg.spark.SparkCatalog",
-            f"{prefix}.type": "jdbc",
-            **connection,
-            # V1 keeps the iceberg_type column pyiceberg also reads and writes.
-            f"{prefix}.jdbc.schema-version": "V1",
-            f"{prefix}.warehouse": self.warehouse.as_uri(),
-            # Several writers share the catalog (streams, dbt, pyiceberg): always read the
-            # latest metadata instead of a table cached when the session first loaded it.
-            f"{prefix}.cache-enabled": "false",
-        }
+    @property
+    def spark_class_archive(self) -> Path:
+        return self.jars_dir / "spark-classes.jsa"
 
-    def spark_conf(self) -> dict[str, str]:
-        """Every Spark conf the jobs and the dbt local target run with."""
-        missing = [] if self.spark_jars else [str(self.jars_dir / "spark")]
-        if missing:
-            raise FileNotFoundError(
-                f"no Spark jars in {missing[0]}: run `make setup` to resolve jvm/pom.xml"
-            )
-        return {
-            "spark.master": self.spark_master,
-            "spark.app.name": "purchases-lakehouse",
-            "spark.driver.memory": self.spark_driver_memory,
-            "spark.jars": ",".join(str(p) for p in self.spark_jars),
-            "spark.sql.extensions": (
-                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
-            ),
-            "spark.sql.defaultCatalog": self.catalog_name,
-            "spark.sql.shuffle.partitions": str(self.spark_shuffle_partitions),
-            "spark.sql.session.timeZone": "UTC",
-            "spark.sql.warehouse.dir": (self.home / "spark-warehouse").as_uri(),
-            "spark.driver.extraJavaOptions": " ".join(self._java_options()),
-            "spark.ui.enabled": "false",
-            "spark.ui.showConsoleProgress": "false",
-            **self.spark_catalog_conf(),
-        }
-
-    def _java_options(self) -> list[str]:
-        options = [f"-Dderby.system.home={self.home / 'derby'}"]
-        if self.spark_class_sharing and self.spark_class_archive.is_file():
-            options.append(f"-XX:SharedArchiveFile={self.spark_class_archive}")
-        if self.profile == "aws" and self.aws_endpoint_url:
-            # AWS SDK v2 (>= 2.30) adds checksums to every request by default; emulators such as
-            # moto reject some of them, AWS itself does not need them.
-            options += ["-Daws.requestChecksumCalculation=when_required",
-                        "-Daws.responseChecksumValidation=when_required"]
-        return options
-
-    def pyiceberg_properties(self) -> dict[str, str]:
-        """The same catalog for pyiceberg: same database (SQLite file or PostgreSQL) or the
-        same Glue Data Catalog, same name."""
-        if self.profile == "aws":
-            return self._aws_catalog_properties()
-        database = self.catalog_database
-        return {
-            "type": "sql",
-            "uri": (
-                f"sqlite:///{self.catalog_db}?timeout={SQLITE_BUSY_TIMEOUT_MS // 1000}"
-                if database is None
-                else database.set(drivername="postgresql+psycopg2").render_as_string(
-                    hide_password=False)
-            ),
-            "warehouse": self.warehouse.as_uri(),
-        }
+    @cached_property
+    def kafka_jars(self) -> list[Path]:
+        return sorted((self.jars_dir / "kafka").glob("*.jar"))
 
     def environment(self) -> dict[str, str]:
         """These settings as the `LAKEHOUSE_*` variables that make a subprocess see them."""
         return {f"LAKEHOUSE_{name.upper()}": str(value)
                 for name, value in self.model_dump().items() if value is not None}
-
-    def dbt_athena_env(self) -> dict[str, str]:
-        """What dbt_project/profiles.yml's `athena` target reads, from these settings."""
-        return {
-            "LAKEHOUSE_ATHENA_RESULTS_S3": self.athena_results_s3 or "",
-            "LAKEHOUSE_GOLD_S3": self.gold_s3 or "",
-            "LAKEHOUSE_AWS_REGION": self.aws_region,
-            "LAKEHOUSE_ATHENA_WORKGROUP": self.athena_workgroup,
-        }
 
 
 def load_settings(**overrides: object) -> Settings:

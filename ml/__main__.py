@@ -4,12 +4,9 @@ trains a model if none is registered, then scores new purchases (what the demo r
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
-from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 
 from lakehouse.settings import load_settings
 
@@ -66,48 +63,13 @@ def score(
                f"{summary.flagged}, model {summary.model_version} ({summary.seconds}s)")
 
 
-class Source(StrEnum):
-    generated = "generated"
-    gold = "gold"
-
-
-@app.command()
-def report(
-    source: Source = typer.Option(
-        Source.generated,
-        help="generated: purchases straight from the producer's generator (contract-valid, "
-        "deduplicated, like gold; no Kafka, Spark or Iceberg), the same figures on any machine. "
-        "gold: the local gold.fct_purchases and ground-truth file `make demo` leaves, graded with "
-        "the current registered model (or one fitted in memory when none is).",
-    ),
-    seed: int = typer.Option(42, help="Generated data: seed."),
-    anomaly_share: float = typer.Option(0.01, help="Generated data: share of anomalous purchases."),
-    count: int = typer.Option(10_000, help="Generated data: messages per run."),
-    sweep: bool = typer.Option(True, help="Also grade the bar sweep: 3 seeds x shares 0.5%, 1%, 2%."),
-    progress: bool = typer.Option(True, help="Show a progress bar during the sweep."),
-    out: Path | None = typer.Option(None, help="Output folder (default: <reports dir>/ml)."),
-) -> None:
-    """Grade the detector: metrics JSON and PNG plots, each path printed, the JSON last.
-
-    Plots: scores and threshold, precision-recall against the baseline (amount > p99), recall per pattern.
-    """
-    from ml import report as reports
-    from ml.evaluation import BAR_SEEDS, BAR_SHARES, evaluation_options
-
-    settings = load_settings()
-    result = _or_fail("report", lambda: reports.gold_report(settings) if source == Source.gold else
-                      reports.generated_report(evaluation_options(seed, anomaly_share, count)))
-    if sweep:
-        result.sweep = _or_fail("report", lambda: reports.run_sweep(
-            BAR_SEEDS, BAR_SHARES, count, show_progress=progress))
-    plots, path = reports.write_report(result, out or settings.reports_dir / "ml")
-    console = Console()
-    console.print(reports.figures_table(result))
-    if result.sweep:
-        console.print(reports.sweep_table(result.sweep))
-    for plot in plots:
-        typer.echo(f"plot: {plot}")
-    typer.echo(f"metrics JSON: {path}")
+@app.command(hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def report() -> None:
+    """Moved to `lakehouse ml-report`."""
+    typer.echo("`python -m ml report` is now `lakehouse ml-report` (or `make ml-report`): grading the "
+               "detector on generated events combines the producer and ml, so it is an operation",
+               err=True)
+    raise typer.Exit(2)
 
 
 if __name__ == "__main__":

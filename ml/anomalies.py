@@ -24,13 +24,13 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
 from lakehouse.catalog import iceberg_catalog
+from lakehouse.ground_truth import read_ground_truth
 from lakehouse.logs import get_logger
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE, Settings
 from ml import registry
 from ml.evaluation import evaluate
 from ml.features import PURCHASE_COLUMNS, build_features
 from ml.model import AnomalyModel, ModelParams, fit
-from producer.ground_truth import read_ground_truth
 
 log = get_logger("ml")
 

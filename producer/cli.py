@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from lakehouse.ground_truth import write_ground_truth
 from lakehouse.kafka_topics import ensure_topic, partitions_of_new_topic
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
-from producer.events import GeneratorOptions, generate
-from producer.ground_truth import write_ground_truth
+from producer.events import GeneratorOptions, anomaly_labels, generate
 from producer.sending import (
     PARALLEL_FROM,
     not_held,
@@ -76,7 +76,7 @@ def produce(
     if not held:
         raise RuntimeError(f"topic {settings.topic} shows no partitions 30 s after its creation")
     messages = list(generate(options))
-    write_ground_truth(settings.ground_truth_path, messages)
+    write_ground_truth(settings.ground_truth_path, anomaly_labels(messages))
     started = time.monotonic()
     outbox = partitioned(messages[skip:], len(held))
     if resume:

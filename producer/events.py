@@ -26,7 +26,7 @@ import random
 import statistics
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +35,7 @@ from typing import Any
 from faker import Faker
 
 from lakehouse.contract import MAX_MESSAGE_BYTES, Reason, schema_versions
+from lakehouse.ground_truth import ANOMALY_PATTERNS
 
 SCHEMA_VERSION = max(schema_versions())
 # Version 2 of the contract added the optional coupon_code; this share of purchases carries one.
@@ -68,9 +69,7 @@ FAVOURITE_SHARE = 0.85  # of a customer's purchases; the rest is in the segment'
 USUAL_HOURS_SPREAD = 3  # a customer shops within 3 hours of their usual hour
 USUAL_GAP = timedelta(minutes=10)  # ... and never twice within 10 minutes (bursts do)
 
-# Injected anomaly patterns and their documented magnitudes.
-ANOMALY_PATTERNS = ("amount_spike", "burst", "unusual_hour", "geo_jump", "rare_combo",
-                    "quantity_outlier")
+# The injected anomaly patterns' documented magnitudes (the names: lakehouse.ground_truth).
 SPIKE_FACTOR = (5.0, 20.0)  # total_amount = 5..20 x the customer's median past spend
 SPIKE_QUANTITY = (1, 3)  # ... bought as 1..3 units of a catalog product at its catalog price
 # (when even 3 units of the dearest product fall short of 5x, as many of it as reach 5x)
@@ -386,6 +385,11 @@ def malformed(event: dict[str, Any], reason: str) -> bytes:
     else:
         raise ValueError(f"no malformed message for reason {reason!r}")
     return encode(bad)
+
+
+def anomaly_labels(messages: Iterable[Message]) -> dict[str, str]:
+    """The ground truth of `messages`: event_id -> pattern of each injected anomaly."""
+    return {m.event_id: m.label for m in messages if m.kind == "anomaly" and m.label}
 
 
 def _message(event: dict[str, Any], kind: str, label: str | None = None) -> Message:

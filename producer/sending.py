@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
+from lakehouse.kafka_topics import python_client_options
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
 
@@ -108,7 +109,7 @@ def send(settings: Settings, outbox: Records, *, rate: float = 0.0,
     """Send the messages in order from one producer (at `rate` per second if > 0), then wait
     for every ack. A failed message is counted and logged, never silent."""
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
-                             **settings.kafka_python_options(), **PRODUCER_CONFIG,
+                             **python_client_options(settings), **PRODUCER_CONFIG,
                              client_id="purchases-producer")
     started = time.monotonic()
     futures = []

@@ -20,7 +20,8 @@ from lakehouse.logs import get_logger
 from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings, load_settings
 from lakehouse.spark import spark_session
 from spark_jobs.bronze import read_bronze
-from spark_jobs.silver import BatchBooks, SilverBatchWriter, create_tables
+from spark_jobs.silver_tables import BatchBooks, create_tables
+from spark_jobs.silver_writer import SilverBatchWriter
 
 log = get_logger("backfill")
 

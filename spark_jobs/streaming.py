@@ -12,6 +12,7 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery, StreamingQueryListener
 
+from lakehouse.kafka_topics import java_client_options
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
 
@@ -25,7 +26,7 @@ class Trigger(StrEnum):
 
 def read_kafka(spark: SparkSession, settings: Settings) -> DataFrame:
     """The topic as a stream of raw Kafka records, from the earliest offset on first start."""
-    authentication = {f"kafka.{key}": value for key, value in settings.kafka_client_options().items()}
+    authentication = {f"kafka.{key}": value for key, value in java_client_options(settings).items()}
     return (
         spark.readStream.format("kafka")
         .options(**authentication)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.local_kafka import free_port_pair
 from lakehouse.settings import PROJECT_ROOT, Settings
 from lakehouse.spark import spark_session
+from ops.local_kafka import free_port_pair
 
 # testcontainers' Kafka module drives Confluent's images; Confluent Platform 8.1 ships Apache
 # Kafka 4.1, the broker line pinned in jvm/pom.xml (tests/unit/test_docker_compose.py checks it).
@@ -37,7 +37,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with KafkaContainer(TESTCONTAINERS_KAFKA_IMAGE).with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    from lakehouse import local_kafka
+    from ops import local_kafka
 
     settings = Settings(home=tmp_path_factory.mktemp("broker"),
                         kafka_bootstrap=f"127.0.0.1:{free_port_pair()}")

@@ -9,9 +9,9 @@ import pyarrow.compute as pc
 import pytest
 
 from lakehouse.catalog import iceberg_catalog
+from lakehouse.ground_truth import read_ground_truth
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, QUARANTINE_TABLE, SILVER_TABLE
 from producer.events import GeneratorOptions, generate
-from producer.ground_truth import read_ground_truth
 from spark_jobs.bronze import read_bronze
 from tests.conftest import run_cli
 
@@ -22,7 +22,7 @@ SHARES = {"anomaly_share": 0.02, "malformed_share": 0.03, "duplicate_share": 0.0
 
 
 def run_demo(settings):
-    args = ["-m", "lakehouse", "demo", "--events", str(EVENTS), "--seed", str(SEED),
+    args = ["-m", "ops", "demo", "--events", str(EVENTS), "--seed", str(SEED),
             "--no-progress", *(f"--{k.replace('_', '-')}={v}" for k, v in SHARES.items())]
     result = run_cli(settings, *args)
     last = result.stdout.strip().splitlines()[-1]

@@ -16,9 +16,10 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
-from lakehouse.analyses import analysis_names, dbt_target_dir
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.settings import DBT_PROJECT_DIR, GOLD_FACT_TABLE, SILVER_TABLE, Settings
+from ops.analyses import analysis_names, dbt_target_dir
+from ops.dbt_runner import dbt_env
 from producer.cli import produce
 from producer.events import GeneratorOptions
 from tests.conftest import run_cli
@@ -40,7 +41,7 @@ MARTS = ["fct_purchases", "dim_customers", "dim_products", "agg_daily_sales",
 def dbt(settings: Settings, *args: str) -> dict:
     """`lakehouse dbt <args>` as a user runs it; the run_results of the command."""
     target = dbt_target_dir(settings)
-    run_cli(settings, "-m", "lakehouse", "dbt", *args,
+    run_cli(settings, "-m", "ops", "dbt", *args,
             "--target-path", str(target), "--log-path", str(target.parent / "logs"))
     return json.loads((target / "run_results.json").read_text())
 
@@ -112,7 +113,7 @@ def test_incremental_runs_equal_a_full_refresh(gold):
 def test_every_analysis_runs_locally(gold):
     settings, _ = gold
     run_cli(settings, "-m", "ml")
-    result = run_cli(settings, "-m", "lakehouse", "query", "--all", "--limit", "3")
+    result = run_cli(settings, "-m", "ops", "query", "--all", "--limit", "3")
     rows = dict(re.findall(r"analysis='(\w+)' rows=(\d+)", result.stderr))
     assert set(rows) == set(analysis_names())
     assert all(int(n) > 0 for n in rows.values()), rows
@@ -137,7 +138,7 @@ def test_docs_catalog_lists_every_mart_column_described(gold):
 
 def test_silver_source_is_fresh(gold):
     settings, _ = gold
-    run_cli(settings, "-m", "lakehouse", "dbt", "source", "freshness", "--select", "source:silver",
+    run_cli(settings, "-m", "ops", "dbt", "source", "freshness", "--select", "source:silver",
             "--target-path", str(dbt_target_dir(settings)))
     sources = json.loads((dbt_target_dir(settings) / "sources.json").read_text())["results"]
     assert [(s["unique_id"], s["status"]) for s in sources] == [
@@ -172,6 +173,9 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # what the athena target reads, as `eval "$(lakehouse dbt-env)"` sets it for a plain dbt
+    for name, value in dbt_env(Settings(home=tmp_path / "lakehouse")).items():
+        monkeypatch.setenv(name, value)
 
 
 def test_analyses_compile_for_athena_without_aws_and_parse(tmp_path, no_aws):

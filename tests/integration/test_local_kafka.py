@@ -3,10 +3,10 @@ import os
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from lakehouse import local_kafka
 from lakehouse.kafka_topics import ensure_topic, message_count
-from lakehouse.local_kafka import free_port_pair
 from lakehouse.settings import Settings
+from ops import local_kafka
+from ops.local_kafka import free_port_pair
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,9 @@ import pytest
 
 from lakehouse.settings import SILVER_TABLE
 from producer.events import GeneratorOptions, generate
+from spark_jobs.contract_checks import classify, to_silver_rows
 from spark_jobs.maintenance import maintain, table_stats
-from spark_jobs.silver import classify, create_tables, to_silver_rows
+from spark_jobs.silver_tables import create_tables
 from tests.integration.test_silver_transforms import kafka_frame
 
 pytestmark = pytest.mark.integration

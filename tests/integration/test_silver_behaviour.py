@@ -11,7 +11,9 @@ from pyspark.sql import functions as F
 from lakehouse.contract import Reason
 from lakehouse.settings import SILVER_TABLE
 from producer.events import MALFORMED_KINDS, GeneratorOptions, encode, generate, malformed
-from spark_jobs.silver import SilverBatchWriter, classify, create_tables
+from spark_jobs.contract_checks import classify
+from spark_jobs.silver_tables import create_tables
+from spark_jobs.silver_writer import SilverBatchWriter
 from tests.integration.test_silver_transforms import kafka_frame
 
 pytestmark = pytest.mark.integration

@@ -4,19 +4,15 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from contract_oracle import quarantine_reason
 from pyspark.sql import functions as F
 
-from lakehouse.contract import quarantine_reason
 from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE
+from lakehouse.spark import materialized, release
 from producer.events import GeneratorOptions, encode, generate
-from spark_jobs.silver import (
-    SilverBatchWriter,
-    classify,
-    create_tables,
-    materialized,
-    release,
-    to_silver_rows,
-)
+from spark_jobs.contract_checks import classify, to_silver_rows
+from spark_jobs.silver_tables import create_tables
+from spark_jobs.silver_writer import SilverBatchWriter
 
 pytestmark = pytest.mark.integration
 

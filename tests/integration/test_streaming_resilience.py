@@ -19,11 +19,11 @@ import pyarrow.compute as pc
 import pytest
 from kafka import KafkaProducer
 
-from lakehouse import local_kafka
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.kafka_topics import ensure_topic
-from lakehouse.local_kafka import free_port_pair
 from lakehouse.settings import PROJECT_ROOT, QUARANTINE_TABLE, SILVER_TABLE, Settings
+from ops import local_kafka
+from ops.local_kafka import free_port_pair
 from producer.events import GeneratorOptions, Message, generate
 from spark_jobs.bronze import read_bronze
 from tests.conftest import run_cli, settings_env

@@ -8,8 +8,8 @@ import math
 import pytest
 from rich.console import Console
 
-from lakehouse.bench import parsing
-from lakehouse.bench.figures import (
+from bench import parsing
+from bench.figures import (
     GOALS,
     SIZES,
     Figure,
@@ -121,7 +121,7 @@ def test_sizes() -> None:
     assert SIZES["full"].events == 1_000_000
     assert SIZES["full"].freshness_seconds * SIZES["full"].freshness_rate == 240_000
     assert SIZES["small"].events < SIZES["full"].events
-    from lakehouse.bench.stages import STAGES
+    from bench.stages import STAGES
 
     names = [stage.__name__.removeprefix("measure_") for stage in STAGES]
     assert list(SIZES["full"].stages) == names  # the full run measures everything

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import class_archive
 from lakehouse.settings import Settings
+from ops import class_archive
 
 DUMP = re.compile(r"-XX:ArchiveClassesAtExit=(\S+)")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import yaml
 
 from lakehouse import contract
-from lakehouse.analyses import analysis_names
 from lakehouse.settings import DBT_PROJECT_DIR
+from ops.analyses import analysis_names
 
 MODELS = DBT_PROJECT_DIR / "models"
 SEEDS = DBT_PROJECT_DIR / "seeds"

@@ -25,8 +25,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from lakehouse.local_kafka import server_properties
 from lakehouse.settings import PROJECT_ROOT, Settings
+from ops.local_kafka import server_properties
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "docker" / "Dockerfile"
@@ -250,7 +250,7 @@ def test_jobs_run_the_project_entry_points(services):
 
 
 def test_producer_job_produces_the_same_events_as_lakehouse_demo(services):
-    from lakehouse.cli import app as lakehouse_app
+    from ops.cli import app as lakehouse_app
     from producer.cli import app as producer_app
     from producer.events import GeneratorOptions
 

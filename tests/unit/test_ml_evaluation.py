@@ -2,18 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.evaluation import (
-    BAR,
-    BAR_SEEDS,
-    BAR_SHARES,
-    Evaluation,
-    evaluate_generated,
-    evaluation_options,
-    metrics,
-    precision_at_top,
-    rule_baseline,
-)
-from producer.events import ANOMALY_PATTERNS
+from lakehouse.ground_truth import ANOMALY_PATTERNS
+from ml.evaluation import BAR, Evaluation, metrics, precision_at_top, rule_baseline
+from ops.grading import BAR_SEEDS, BAR_SHARES, evaluate_generated, evaluation_options
 
 
 def labelled(n_usual, patterns):

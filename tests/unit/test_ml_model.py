@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 
 import ml.model
-from ml.evaluation import evaluation_options
 from ml.features import build_features
-from ml.generated import generated_purchases
 from ml.model import ModelParams, fit, model_inputs
+from ops.grading import evaluation_options, generated_purchases
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from ml import registry
-from ml.evaluation import evaluation_options
 from ml.features import build_features
-from ml.generated import generated_purchases
 from ml.model import ModelParams, fit
+from ops.grading import evaluation_options, generated_purchases
 
 TRAINING = {"table": "gold.fct_purchases", "snapshot_id": 1234, "rows": 0}
 

@@ -10,14 +10,13 @@ import pyarrow.compute as pc
 import pytest
 
 from lakehouse.catalog import iceberg_catalog
+from lakehouse.ground_truth import write_ground_truth
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE, Settings
 from ml import registry
 from ml.anomalies import ANOMALIES_SCHEMA, load_purchases, money_as_float, run, score, train
-from ml.evaluation import evaluation_options
 from ml.features import build_features
-from ml.generated import generated_purchases
-from producer.events import generate
-from producer.ground_truth import write_ground_truth
+from ops.grading import evaluation_options, generated_purchases
+from producer.events import anomaly_labels, generate
 
 MONEY = pa.decimal128(12, 2)
 GOLD_SCHEMA = pa.schema([
@@ -34,7 +33,7 @@ OPTIONS = evaluation_options(seed=11, anomaly_share=0.02, count=2400)
 @pytest.fixture
 def settings(tmp_path):
     settings = Settings(home=tmp_path / "lakehouse", topic="purchases")
-    write_ground_truth(settings.ground_truth_path, generate(OPTIONS))
+    write_ground_truth(settings.ground_truth_path, anomaly_labels(generate(OPTIONS)))
     return settings
 
 

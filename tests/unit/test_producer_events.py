@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from contract_oracle import quarantine_reason
 
-from lakehouse.contract import quarantine_reason
+from lakehouse.ground_truth import ANOMALY_PATTERNS
 from producer.events import (
-    ANOMALY_PATTERNS,
     BIG_TICKET_CATEGORIES,
     BURST_SIZE,
     BURST_WINDOW,
@@ -221,7 +221,8 @@ def test_event_times_span_the_days_asked_for():
 
 
 def test_version_2_events_carry_the_optional_coupon_on_a_share_of_purchases():
-    from lakehouse.contract import quarantine_reason
+    from contract_oracle import quarantine_reason
+
     from producer.events import COUPONS, SCHEMA_VERSION
 
     messages = [m for m in generate(GeneratorOptions(count=3000, seed=12)) if m.kind == "valid"]

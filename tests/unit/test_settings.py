@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.catalog import pyiceberg_properties, spark_catalog_conf
+from lakehouse.kafka_topics import java_client_options, python_client_options
 from lakehouse.settings import PROJECT_ROOT, Settings
+from lakehouse.spark import spark_conf
+from ops.dbt_runner import dbt_env
 
 
 def test_every_path_derives_from_home(tmp_path: Path):
@@ -24,17 +28,17 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 def test_spark_and_pyiceberg_share_one_catalog(tmp_path: Path):
     s = Settings(home=tmp_path, jars_dir=PROJECT_ROOT / ".jars")
-    spark = s.spark_catalog_conf()
+    spark = spark_catalog_conf(s)
     prefix = f"spark.sql.catalog.{s.catalog_name}"
     assert spark[f"{prefix}.uri"] == f"jdbc:sqlite:{s.catalog_db}"
     assert spark[f"{prefix}.jdbc.schema-version"] == "V1"
-    assert spark[f"{prefix}.warehouse"] == s.pyiceberg_properties()["warehouse"]
-    assert str(s.catalog_db) in s.pyiceberg_properties()["uri"]
+    assert spark[f"{prefix}.warehouse"] == pyiceberg_properties(s)["warehouse"]
+    assert str(s.catalog_db) in pyiceberg_properties(s)["uri"]
 
 
 def test_missing_jars_give_a_clear_error(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="make setup"):
-        Settings(home=tmp_path, jars_dir=tmp_path / "nothing").spark_conf()
+        spark_conf(Settings(home=tmp_path, jars_dir=tmp_path / "nothing"))
 
 
 AWS_LOCATIONS = {"bronze_s3": "s3://acme-bronze/", "silver_s3": "s3://acme-silver/",
@@ -44,26 +48,27 @@ AWS_LOCATIONS = {"bronze_s3": "s3://acme-bronze/", "silver_s3": "s3://acme-silve
 
 def test_aws_profile_puts_spark_and_pyiceberg_on_one_glue_catalog_over_s3(tmp_path: Path):
     s = Settings(home=tmp_path, profile="aws", aws_region="us-east-2", topic="t1", **AWS_LOCATIONS)
-    spark = s.spark_catalog_conf()
+    spark = spark_catalog_conf(s)
     prefix = f"spark.sql.catalog.{s.catalog_name}"
     assert spark[f"{prefix}.type"] == "glue"
     assert spark[f"{prefix}.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
     assert spark[f"{prefix}.client.region"] == "us-east-2"
     assert not any(key.endswith(".uri") or "endpoint" in key for key in spark)
-    pyiceberg = s.pyiceberg_properties()
+    pyiceberg = pyiceberg_properties(s)
     assert pyiceberg["type"] == "glue" and pyiceberg["glue.region"] == "us-east-2"
     assert spark[f"{prefix}.warehouse"] == pyiceberg["warehouse"] == "s3://acme-silver/"
     assert s.bronze_location == "s3://acme-bronze/t1"
     assert s.checkpoint_location("silver") == "s3://acme-artifacts/checkpoints/silver-t1"
-    assert s.dbt_athena_env()["LAKEHOUSE_GOLD_S3"] == "s3://acme-gold/"
+    assert dbt_env(s)["LAKEHOUSE_GOLD_S3"] == "s3://acme-gold/"
+    assert dbt_env(s)["LAKEHOUSE_AWS_REGION"] == "us-east-2"
 
 
 def test_an_emulator_endpoint_reaches_both_clients(tmp_path: Path):
     s = Settings(home=tmp_path, profile="aws", aws_endpoint_url="http://127.0.0.1:5000",
                  **AWS_LOCATIONS)
     prefix = f"spark.sql.catalog.{s.catalog_name}"
-    spark = s.spark_catalog_conf()
-    for properties, key_prefix in ((spark, f"{prefix}."), (s.pyiceberg_properties(), "")):
+    spark = spark_catalog_conf(s)
+    for properties, key_prefix in ((spark, f"{prefix}."), (pyiceberg_properties(s), "")):
         assert properties[f"{key_prefix}s3.endpoint"] == "http://127.0.0.1:5000"
         assert properties[f"{key_prefix}glue.endpoint"] == "http://127.0.0.1:5000"
     assert spark[f"{prefix}.s3.path-style-access"] == "true"
@@ -75,12 +80,12 @@ def test_aws_profile_without_its_buckets_names_the_missing_variables(tmp_path: P
 
 
 def test_kafka_authentication_is_the_same_for_spark_and_kafka_python(tmp_path: Path):
-    assert Settings(home=tmp_path).kafka_client_options() == {}
+    assert java_client_options(Settings(home=tmp_path)) == {}
     msk = Settings(home=tmp_path, kafka_security="msk-iam")
-    assert msk.kafka_client_options()["sasl.mechanism"] == "AWS_MSK_IAM"
-    assert msk.kafka_python_options()["sasl_mechanism"] == "AWS_MSK_IAM"
-    assert msk.kafka_client_options()["security.protocol"] == (
-        msk.kafka_python_options()["security_protocol"])
+    assert java_client_options(msk)["sasl.mechanism"] == "AWS_MSK_IAM"
+    assert python_client_options(msk)["sasl_mechanism"] == "AWS_MSK_IAM"
+    assert java_client_options(msk)["security.protocol"] == (
+        python_client_options(msk)["security_protocol"])
 
 
 def test_pyspark_pin_matches_the_spark_jars_in_the_pom():
@@ -120,10 +125,22 @@ def test_spark_maps_the_class_archive_only_when_it_exists_and_sharing_is_on(tmp_
     settings = Settings(home=tmp_path / "home", jars_dir=jars)
 
     def java_options(s: Settings) -> str:
-        return s.spark_conf()["spark.driver.extraJavaOptions"]
+        return spark_conf(s)["spark.driver.extraJavaOptions"]
 
     assert "SharedArchiveFile" not in java_options(settings)  # not built yet
     (jars / "spark-classes.jsa").touch()
     assert f"-XX:SharedArchiveFile={jars / 'spark-classes.jsa'}" in java_options(settings)
     off = settings.model_copy(update={"spark_class_sharing": False})
     assert "SharedArchiveFile" not in java_options(off)
+
+
+def test_dbt_runs_on_the_jobs_spark_conf_and_the_settings_athena_defaults(tmp_path: Path):
+    import json
+
+    s = Settings(home=tmp_path, jars_dir=PROJECT_ROOT / ".jars")
+    env = dbt_env(s)
+    assert json.loads(env["LAKEHOUSE_DBT_SPARK_CONF"]) == spark_conf(s)
+    assert env["LAKEHOUSE_AWS_REGION"] == s.aws_region
+    assert env["LAKEHOUSE_ATHENA_WORKGROUP"] == s.athena_workgroup
+    # unset buckets are left to the profile's placeholders (the athena target compiles offline)
+    assert "LAKEHOUSE_GOLD_S3" not in env

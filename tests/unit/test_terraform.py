@@ -15,6 +15,7 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 
 from lakehouse.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -180,8 +181,9 @@ def env_example_defaults() -> dict[str, str]:
 
 def test_outputs_feed_every_variable_the_athena_target_reads():
     outputs = set(blocks(TERRAFORM, "output"))
-    profiles = (DBT_PROJECT_DIR / "profiles.yml").read_text()
-    athena_variables = set(re.findall(r"env_var\('(LAKEHOUSE_\w+)'", profiles))
+    athena = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())[
+        "purchases_lakehouse"]["outputs"]["athena"]
+    athena_variables = set(re.findall(r"env_var\('(LAKEHOUSE_\w+)'", json.dumps(athena)))
     assert {"LAKEHOUSE_ATHENA_RESULTS_S3", "LAKEHOUSE_GOLD_S3", "LAKEHOUSE_AWS_REGION",
             "LAKEHOUSE_ATHENA_WORKGROUP"} <= athena_variables
     assert athena_variables <= outputs

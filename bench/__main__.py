@@ -1,4 +1,4 @@
-"""python -m lakehouse.bench (make bench): measure the pipeline on the local stack beside
+"""python -m bench (make bench): measure the pipeline on the local stack beside
 baselines from the same run, print a table and the JSON document, save it, print its path."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from enum import StrEnum
 import typer
 from rich.console import Console
 
-from lakehouse.bench.figures import SIZES, Report, figures_table, memory_table
-from lakehouse.bench.processes import MemorySampler
-from lakehouse.bench.stages import STAGES, Bench, free_bench_settings, machine, run_all
+from bench.figures import SIZES, Report, figures_table, memory_table
+from bench.processes import MemorySampler
+from bench.stages import STAGES, Bench, free_bench_settings, machine, run_all
 from lakehouse.settings import Settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -81,4 +81,4 @@ def main(
 
 
 if __name__ == "__main__":
-    app(prog_name="python -m lakehouse.bench")
+    app(prog_name="python -m bench")

@@ -14,10 +14,10 @@ from pyspark.sql import functions as F
 from rich.console import Console
 from rich.table import Table
 
-from lakehouse.dbt_runner import run_dbt
 from lakehouse.logs import get_logger
 from lakehouse.settings import DBT_PROJECT_DIR, Settings
 from lakehouse.spark import spark_session
+from ops.dbt_runner import run_dbt
 
 log = get_logger("analyses")
 

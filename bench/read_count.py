@@ -2,7 +2,7 @@
 Kafka source, trigger and metrics as the bronze and silver jobs (spark_jobs.streaming), so
 the ratio shows what bronze's files and silver's checks and commits cost on top of reading.
 
-    python -m lakehouse.bench.read_count   (settings from LAKEHOUSE_* like every job)
+    python -m bench.read_count   (settings from LAKEHOUSE_* like every job)
 """
 
 from __future__ import annotations

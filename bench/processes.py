@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from lakehouse.bench.figures import MIB
+from bench.figures import MIB
 
 SAMPLE_SECONDS = 0.2
 

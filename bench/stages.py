@@ -19,16 +19,16 @@ from typing import Any
 
 import psutil
 
-from lakehouse import local_kafka
-from lakehouse.bench import parsing
-from lakehouse.bench.figures import MIB, Figure, Report, Size, drain_rate, percentile, rate
-from lakehouse.bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch
-from lakehouse.bench.processes import Finished, MemorySampler, Stage, StageFailed, run_stage
-from lakehouse.bench.read_count import JOB as READ_COUNT_JOB
+from bench import parsing
+from bench.figures import MIB, Figure, Report, Size, drain_rate, percentile, rate
+from bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch
+from bench.processes import Finished, MemorySampler, Stage, StageFailed, run_stage
+from bench.read_count import JOB as READ_COUNT_JOB
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.kafka_topics import ensure_topic
 from lakehouse.settings import GOLD_FACT_TABLE, PROJECT_ROOT, SILVER_TABLE, Settings
 from ml.features import PURCHASE_COLUMNS
+from ops import local_kafka
 from producer.events import GeneratorOptions, generate
 from producer.sending import PRODUCER_CONFIG
 
@@ -190,7 +190,7 @@ def measure_drains(bench: Bench) -> None:
     consumer_rate = consumer["fetch.nMsg.sec"]
 
     rates: dict[str, float] = {}
-    for job, argv in (("spark read+count", python("-m", "lakehouse.bench.read_count")),
+    for job, argv in (("spark read+count", python("-m", "bench.read_count")),
                       ("bronze", python("-m", "spark_jobs.bronze")),
                       ("silver", python("-m", "spark_jobs.silver"))):
         bench.say(f"{job}: draining {events:,} events (available-now)")
@@ -224,7 +224,7 @@ def _dbt_build(bench: Bench, name: str) -> tuple[float, float | None]:
     dbt's own elapsed time from its run results. Both builds share one target folder, as a
     user's builds share dbt_project/target: the second parses only what changed."""
     target = bench.settings.home / "dbt"
-    finished = bench.run(name, python("-m", "lakehouse", "dbt", "build", "--target-path",
+    finished = bench.run(name, python("-m", "ops", "dbt", "build", "--target-path",
                                       str(target), "--log-path", str(target / "logs")),
                          bench.settings)
     results = target / "run_results.json"

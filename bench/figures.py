@@ -1,5 +1,5 @@
 """The benchmark's figures, baselines, ratios and goals, and the table that shows them. Pure:
-numbers in, numbers and text out; the runners (lakehouse.bench.stages) measure them."""
+numbers in, numbers and text out; the runners (bench.stages) measure them."""
 
 from __future__ import annotations
 

@@ -20,23 +20,15 @@ from rich.table import Table
 from sklearn.metrics import precision_recall_curve
 
 from lakehouse.catalog import iceberg_catalog
+from lakehouse.ground_truth import read_ground_truth
 from lakehouse.settings import GOLD_FACT_TABLE, Settings
 from ml import registry
 from ml.anomalies import load_purchases
-from ml.evaluation import (
-    BAR,
-    Evaluation,
-    evaluate,
-    evaluate_generated,
-    evaluation_options,
-    fit_and_evaluate,
-    json_ready,
-)
+from ml.evaluation import BAR, Evaluation, evaluate, fit_and_evaluate, json_ready
 from ml.features import FEATURES, build_features
-from ml.generated import generated_purchases
 from ml.model import ModelParams
+from ops.grading import evaluate_generated, evaluation_options, generated_purchases
 from producer.events import GeneratorOptions
-from producer.ground_truth import read_ground_truth
 
 SWEEP_FIGURES = ("roc_auc", "auprc", "precision_at_1pct", "bar_precision", "recall_at_threshold")
 

@@ -13,7 +13,7 @@ classes itself; `make setup` builds it again when the jars or the Python package
 A half-written archive crashes the JVM that maps it, so it is written under another name,
 checked by a JVM that must use it (`-Xshare:on`), and only then renamed into place.
 
-    python -m lakehouse.class_archive
+    python -m ops.class_archive
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def exercise(settings: Settings, java_option: str) -> None:
     archive is written at exit)."""
     from pyspark import SparkContext
 
-    from spark_jobs.silver import classify
+    from spark_jobs.contract_checks import classify
 
-    spark = spark_session(settings, "class-archive", java_options=[java_option])
+    spark = spark_session(settings, "class-archive", extra_java_options=[java_option])
     spark.sql("create namespace if not exists scratch")
     spark.sql("create table scratch.sample (id bigint, name string, at timestamp, amount "
               "decimal(12,2)) using iceberg partitioned by (days(at))")

@@ -17,8 +17,6 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from lakehouse import local_kafka
-from lakehouse.dbt_runner import run_dbt
 from lakehouse.kafka_topics import message_count
 from lakehouse.logs import get_logger
 from lakehouse.settings import (
@@ -30,6 +28,8 @@ from lakehouse.settings import (
     Settings,
 )
 from lakehouse.spark import spark_session
+from ops import local_kafka
+from ops.dbt_runner import run_dbt
 from producer.events import GeneratorOptions
 
 log = get_logger("demo")

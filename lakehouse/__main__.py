@@ -1,3 +1,0 @@
-from lakehouse.cli import app
-
-app(prog_name="lakehouse")
