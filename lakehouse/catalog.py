@@ -4,10 +4,12 @@ pyiceberg, and pyiceberg access to that catalog."""
 from __future__ import annotations
 
 import sqlite3
-
-from pyiceberg.catalog import Catalog, load_catalog
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -91,6 +93,10 @@ def pyiceberg_properties(settings: Settings) -> dict[str, str]:
 
 
 def iceberg_catalog(settings: Settings) -> Catalog:
+    # Imported here: pyiceberg takes about a second to import, and every Spark job reads the
+    # properties above without ever opening the catalog through it.
+    from pyiceberg.catalog import load_catalog
+
     if settings.profile == "local" and settings.catalog_database is None:
         settings.catalog_db.parent.mkdir(parents=True, exist_ok=True)
         # WAL lets readers and the streaming writer share the SQLite file; the mode is kept

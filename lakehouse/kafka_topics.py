@@ -1,5 +1,4 @@
-"""Kafka access every stage shares: the clients' authentication options, translated once from
-the settings for the Java client (Spark) and kafka-python, and topic administration."""
+"""Kafka topic administration shared by the producer, the demo, the benchmark and the tests."""
 
 from __future__ import annotations
 
@@ -8,26 +7,8 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
+from lakehouse.kafka_clients import python_client_options
 from lakehouse.settings import Settings
-
-
-def java_client_options(settings: Settings) -> dict[str, str]:
-    """Kafka Java client properties beyond the bootstrap servers (Spark passes them as `kafka.*`)."""
-    if settings.kafka_security == "plaintext":
-        return {}
-    return {
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "AWS_MSK_IAM",
-        "sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
-        "sasl.client.callback.handler.class": "software.amazon.msk.auth.iam.IAMClientCallbackHandler",
-    }
-
-
-def python_client_options(settings: Settings) -> dict[str, str]:
-    """kafka-python's arguments for the same authentication (producer, topic admin)."""
-    if settings.kafka_security == "plaintext":
-        return {}
-    return {"security_protocol": "SASL_SSL", "sasl_mechanism": "AWS_MSK_IAM"}
 
 
 def ensure_topic(settings: Settings) -> None:

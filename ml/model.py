@@ -4,7 +4,7 @@ The forest sees MODEL_FEATURES, the features that say how a purchase differs fro
 customer's habits or from what everybody does. The other FEATURES (amount, log_amount,
 hour_of_day, day_of_week, category_frequency, payment_frequency) are computed with them but
 describe what is common for everyone: fed to the forest they make ordinary purchases look
-odd (AUPRC 0.72 instead of 0.87 on seed 42 at a 1% share; `make ml-report` measures both).
+odd (`make ml-report` grades both: `all_features_model`).
 Frequencies enter on a log scale, so a rare combination stands far from usual ones."""
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ MIN_BLOCK_ROWS = 10_000  # fewer rows than this per thread are not worth a threa
 @dataclass(frozen=True)
 class ModelParams:
     features: tuple[str, ...] = MODEL_FEATURES
-    # Scoring time grows with the trees. 50 score four times faster than 200 and grade nearly
-    # the same: bar sweep AUPRC 0.844 against 0.851 on average, 0.746 against 0.753 at worst
-    # (3 seeds x 3 shares, docs/benchmarks.md).
+    # Scoring time grows with the trees; 50 grade nearly as well as 200 over the bar sweep
+    # (docs/benchmarks.md).
     n_estimators: int = 50
     # Large samples let rare anomalies stand apart from small groups of usual purchases
     # (three-unit purchases, bank transfers); 256, the usual default, cannot (AUPRC 0.34

@@ -3,9 +3,9 @@
 Every Spark JVM (each job, each dbt run) loads, parses and verifies the classes of Spark,
 Iceberg and Kafka's client it needs as it goes, at every start. JDK 17 can write the classes
 a run loaded into an archive (AppCDS, `-XX:ArchiveClassesAtExit`) that later JVMs map
-instead (`-XX:SharedArchiveFile`, added by `Settings.spark_conf` when the file exists and
-`spark_class_sharing` is on): a session starts ~3 s sooner and its first queries run ~3 s
-faster (docs/benchmarks.md, change 18).
+instead (`-XX:SharedArchiveFile`, added by `lakehouse.spark.spark_conf` when the file exists
+and `spark_class_sharing` is on), so sessions start and answer their first queries sooner
+(what it bought: docs/benchmarks.md, change 18).
 
 The archive belongs to one JDK build and one set of jars: a JVM of another build, or one whose
 jars changed since, ignores it with a warning ("Unable to use shared archive") and loads its

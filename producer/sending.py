@@ -1,10 +1,10 @@
 """Sending messages to Kafka and waiting for every ack: one KafkaProducer per process.
 
-kafka-python spends ~70 µs of Python on each message and holds the GIL while it does, so one
-process keeps one core busy while the broker needs a tenth of another (docs/benchmarks.md,
-change 16). A large backlog is therefore split by partition between processes: each partition's
-messages still leave in sequence order from a single producer, so the order Kafka keeps per
-key is the order of the sequence, and a resumed run can tell per partition how far it got."""
+kafka-python holds the GIL while it prepares each message, so one process keeps one core busy
+while the broker needs little of another (docs/benchmarks.md, change 16). A large backlog is
+therefore split by partition between processes: each partition's messages still leave in
+sequence order from a single producer, so the order Kafka keeps per key is the order of the
+sequence, and a resumed run can tell per partition how far it got."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
-from lakehouse.kafka_topics import python_client_options
+from lakehouse.kafka_clients import python_client_options
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
 
@@ -31,7 +31,7 @@ log = get_logger("producer")
 # The producer's Kafka settings (kafka-python names). `make bench` hands the same ones, with
 # dots for underscores, to Kafka's own producer perf tool, its baseline.
 # Large batches and zstd: kafka-python wakes its sender thread for every new batch, so small
-# batches (16 KiB, ~30 purchases) cost a socket write per few sends; see docs/benchmarks.md.
+# batches cost a socket write per few sends (docs/benchmarks.md, change 1).
 PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "linger_ms": 100,
@@ -40,9 +40,9 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "retries": 5,
     "max_request_size": 1024 * 1024,
 }
-PROGRESS_EVERY = 1_000  # messages between two progress reports (one per message cost ~3 µs)
+PROGRESS_EVERY = 1_000  # messages between two progress reports (a report per message is dear)
 # Fewer messages than this go out from the calling process: a sender process's start (a fresh
-# interpreter, its imports, a connection and metadata; ~1-2 s) costs more than it saves.
+# interpreter, its imports, a connection and metadata) costs more than it saves.
 PARALLEL_FROM = 20_000
 
 Outbox = list[tuple[int, "Message"]]  # (partition, message), in sending order

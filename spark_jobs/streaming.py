@@ -12,7 +12,7 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery, StreamingQueryListener
 
-from lakehouse.kafka_topics import java_client_options
+from lakehouse.kafka_clients import java_client_options
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
 

@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from lakehouse.settings import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "pyproject.toml"
@@ -41,19 +43,15 @@ def test_the_contract_covers_every_python_package_of_the_project():
     assert packages == set(PACKAGES)
 
 
-def test_a_back_edge_from_the_foundation_to_an_operation_breaks_it(tmp_path: Path):
+@pytest.mark.parametrize(("module", "added_import", "edge"), [
+    ("lakehouse/settings.py", "from ops import demo", "lakehouse.settings -> ops.demo"),
+    ("ml/anomalies.py", "from producer import events", "ml.anomalies -> producer.events"),
+], ids=["foundation imports an operation", "a stage imports another stage"])
+def test_an_import_against_the_floors_breaks_it(tmp_path: Path, module: str, added_import: str,
+                                                edge: str):
     root = copy_of_the_code(tmp_path)
-    settings = root / "lakehouse" / "settings.py"
-    settings.write_text(settings.read_text() + "\nfrom ops import demo  # noqa\n")
+    source = root / module
+    source.write_text(source.read_text() + f"\n{added_import}  # noqa\n")
     result = lint_imports(root)
     assert result.returncode == 1
-    assert "BROKEN" in result.stdout and "lakehouse.settings -> ops.demo" in result.stdout
-
-
-def test_a_stage_importing_another_stage_breaks_it(tmp_path: Path):
-    root = copy_of_the_code(tmp_path)
-    anomalies = root / "ml" / "anomalies.py"
-    anomalies.write_text(anomalies.read_text() + "\nfrom producer import events  # noqa\n")
-    result = lint_imports(root)
-    assert result.returncode == 1
-    assert "ml.anomalies -> producer.events" in result.stdout
+    assert "BROKEN" in result.stdout and edge in result.stdout

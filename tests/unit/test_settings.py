@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.catalog import pyiceberg_properties, spark_catalog_conf
-from lakehouse.kafka_topics import java_client_options, python_client_options
+from lakehouse.kafka_clients import java_client_options, python_client_options
 from lakehouse.settings import PROJECT_ROOT, Settings
 from lakehouse.spark import spark_conf
 from ops.dbt_runner import dbt_env
