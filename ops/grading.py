@@ -12,6 +12,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 
 import pandas as pd
 import yaml
@@ -31,11 +32,12 @@ BAR_SHARES = (0.005, 0.01, 0.02)
 FACT_DOCS = DBT_PROJECT_DIR / "models" / "marts" / "fct_purchases.yml"
 
 
-def gold_columns() -> list[str]:
+@cache
+def gold_columns() -> tuple[str, ...]:
     """gold.fct_purchases' columns in their order, as its dbt docs list them."""
     models = yaml.safe_load(FACT_DOCS.read_text())["models"]
     fact = next(model for model in models if model["name"] == "fct_purchases")
-    return [column["name"] for column in fact["columns"]]
+    return tuple(column["name"] for column in fact["columns"])
 
 
 def generated_purchases(options: GeneratorOptions) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from lakehouse.catalog import iceberg_catalog
-from lakehouse.ground_truth import write_ground_truth
+from lakehouse.ground_truth import read_ground_truth, write_ground_truth
 from lakehouse.settings import ANOMALIES_TABLE, GOLD_FACT_TABLE, GOLD_NAMESPACE, Settings
 from ml import registry
 from ml.anomalies import ANOMALIES_SCHEMA, load_purchases, money_as_float, run, score, train
@@ -166,3 +166,11 @@ def test_features_from_gold_are_those_of_the_purchases_written(settings, purchas
     pd.testing.assert_frame_equal(build_features(loaded),
                                   build_features(purchases.reset_index(drop=True)),
                                   check_exact=True)
+
+
+def test_the_ground_truth_file_refuses_a_pattern_the_contract_does_not_name(tmp_path):
+    path = tmp_path / "truth.csv"
+    write_ground_truth(path, {"e1": "burst"})
+    with pytest.raises(ValueError, match="unknown anomaly patterns \\['typo'\\]"):
+        write_ground_truth(path, {"e2": "typo"})
+    assert read_ground_truth(path) == {"e1": "burst"}
