@@ -14,7 +14,7 @@ STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
 DEMO_JOBS := producer bronze silver dbt ml summary
 
 .DEFAULT_GOAL := help
-.PHONY: help check-stack setup up down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
+.PHONY: help check-stack setup up airflow down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,12 +41,20 @@ $(TOOLS_VENV)/.installed: requirements-tools.lock $(VENV)/.installed
 	$(VENV)/bin/uv pip sync --quiet -p $(TOOLS_VENV)/bin/python requirements-tools.lock
 	touch $@
 
+# Apache Airflow in its own venv: its pins are its own (requirements-airflow.in says how the lock
+# is compiled); the DAGs' tasks run the project's commands from .venv.
+AIRFLOW_VENV := .venv-airflow
+$(AIRFLOW_VENV)/.installed: requirements-airflow.lock $(VENV)/.installed
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(VENV)/bin/uv pip sync --quiet -p $(AIRFLOW_VENV)/bin/python requirements-airflow.lock
+	touch $@
+
 # The classes Spark's driver JVM maps at start instead of loading them (ops/class_archive.py):
 # built again when the jars or the Python packages change.
 .jars/spark-classes.jsa: .jars/.resolved $(VENV)/.installed ops/class_archive.py
 	$(PY) -m ops.class_archive
 
-setup: $(VENV)/.installed .jars/.resolved .jars/spark-classes.jsa ## install Python packages (.venv), the pinned JVM jars (.jars) and Spark's class archive
+setup: $(VENV)/.installed .jars/.resolved .jars/spark-classes.jsa $(AIRFLOW_VENV)/.installed ## install Python packages (.venv, Airflow's .venv-airflow), the pinned JVM jars (.jars) and Spark's class archive
 
 check-stack:
 	@case "$(STACK)" in \
@@ -63,7 +71,10 @@ else
 	$(LAKEHOUSE) up
 endif
 
-down: $(if $(filter docker,$(STACK)),check-stack) ## stop the stack started by `make up` (STACK=docker keeps the volumes)
+airflow: setup ## start Apache Airflow on 127.0.0.1:8080 (api-server, scheduler, dag-processor, triggerer); idempotent
+	$(LAKEHOUSE) airflow up
+
+down: $(if $(filter docker,$(STACK)),check-stack) ## stop what `make up`, `make airflow` and `make live` started (STACK=docker keeps the volumes)
 ifeq ($(STACK),docker)
 	$(COMPOSE) down
 else

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     # How Kafka clients authenticate: none (a local or private broker) or IAM (Amazon MSK).
     kafka_security: Literal["plaintext", "msk-iam"] = "plaintext"
 
+    # ---- orchestration (Apache Airflow, `make airflow`) and live mode (`make live`)
+    # Airflow's API server and UI listen on 127.0.0.1 at this port.
+    airflow_port: int = 8080
+    # Seconds between two looks of the gold DAG's watcher at silver.purchases' snapshot.
+    gold_poll_seconds: float = 5.0
+    # A failed gold task is tried again this many times, after 10 s, 20 s, 40 s... (at most 5 min).
+    gold_retries: int = 3
+    gold_retry_delay_seconds: float = 10.0
+    # Where a gold run's final failure is also posted as JSON (unset: the alert is only logged).
+    alert_webhook_url: str | None = None
+    # Live mode: messages per second the producer sends, and the streams' trigger interval.
+    live_rate: float = 20.0
+    live_trigger_interval: str = "5 seconds"
+
     # ---- the `aws` profile: the Terraform outputs of the same names (docs/aws.md)
     aws_region: str = "eu-west-1"
     bronze_s3: str | None = None
@@ -139,6 +153,15 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def live_dir(self) -> Path:
+        """Live mode's pid files and logs (the supervisor's and each stream's)."""
+        return self.home / "live"
 
     @property
     def kafka_port(self) -> int:

@@ -17,7 +17,7 @@ from rich.table import Table
 from lakehouse.logs import get_logger
 from lakehouse.settings import DBT_PROJECT_DIR, Settings
 from lakehouse.spark import spark_session
-from ops.dbt_runner import run_dbt
+from ops.dbt_runner import dbt_target_dir, run_dbt
 
 log = get_logger("analyses")
 
@@ -38,11 +38,6 @@ class AnalysisResult:
 
 def analysis_names() -> list[str]:
     return sorted(path.stem for path in ANALYSES_DIR.glob("*.sql"))
-
-
-def dbt_target_dir(settings: Settings) -> Path:
-    """dbt's artefacts for this home: runs on different homes never share compiled files."""
-    return settings.home / "dbt" / "target"
 
 
 def compile_analyses(settings: Settings, names: Sequence[str], target_path: Path) -> dict[str, Path]:

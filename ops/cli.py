@@ -32,8 +32,13 @@ def up() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop the broker `up` started (by its pid)."""
-    stopped = local_kafka.stop(load_settings())
+    """Stop what the local stack started, by pid: Airflow, then the broker."""
+    from ops import airflow_stack
+
+    settings = load_settings()
+    if stopped_airflow := airflow_stack.stop(settings):
+        typer.echo(f"airflow stopped: {', '.join(stopped_airflow)}")
+    stopped = local_kafka.stop(settings)
     typer.echo("kafka broker stopped" if stopped else "kafka broker was not running")
 
 
@@ -46,6 +51,60 @@ def status() -> None:
         typer.echo("kafka broker: not running")
         raise typer.Exit(3)
     typer.echo(f"kafka broker: running, pid {pid}, bootstrap {settings.kafka_bootstrap}")
+
+
+airflow_app = typer.Typer(no_args_is_help=True, help="Apache Airflow on 127.0.0.1 (ops/airflow_stack.py).")
+app.add_typer(airflow_app, name="airflow")
+
+
+@airflow_app.command("up")
+def airflow_up() -> None:
+    """Start Airflow's api-server, scheduler, dag-processor and triggerer unless they run; wait
+    until healthy; print the URL and where the generated login is."""
+    from ops import airflow_stack
+
+    settings = load_settings()
+    try:
+        state = airflow_stack.start(settings)
+    except airflow_stack.AirflowError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"airflow running: {state.url} (pids {', '.join(map(str, state.pids.values()))})")
+    typer.echo(f"login: user admin, password in {state.password_file}")
+    typer.echo(f"DAGs: {airflow_stack.DAGS_DIR}; logs: {settings.airflow_home / 'run'}")
+
+
+@airflow_app.command("down")
+def airflow_down() -> None:
+    """Stop the Airflow components `airflow up` started."""
+    from ops import airflow_stack
+
+    stopped = airflow_stack.stop(load_settings())
+    typer.echo(f"airflow stopped: {', '.join(stopped)}" if stopped else "airflow was not running")
+
+
+@airflow_app.command("status")
+def airflow_status() -> None:
+    """Say which Airflow components run."""
+    from ops import airflow_stack
+
+    state = airflow_stack.status(load_settings())
+    for name, pid in state.pids.items():
+        typer.echo(f"airflow {name}: {'running, pid ' + str(pid) if pid else 'not running'}")
+    if not state.running:
+        raise typer.Exit(3)
+    typer.echo(f"url: {state.url}")
+
+
+@airflow_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def airflow_run(ctx: typer.Context) -> None:
+    """Run an `airflow` command in the stack's environment, e.g. `lakehouse airflow run dags list`."""
+    import subprocess
+
+    from ops import airflow_stack
+
+    settings = load_settings()
+    raise typer.Exit(subprocess.call([str(airflow_stack.airflow_bin()), *ctx.args],
+                                     env=airflow_stack.airflow_env(settings)))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -70,6 +129,38 @@ def dbt_env() -> None:
         typer.echo(shell_exports(variables(load_settings())), nl=False)
     except FileNotFoundError as exc:
         raise _fail(str(exc)) from exc
+
+
+gold_app = typer.Typer(no_args_is_help=True, help="Gold by write-audit-publish: build and test on an "
+                         "Iceberg branch, then publish (ops/gold.py).")
+app.add_typer(gold_app, name="gold")
+
+
+@gold_app.command("audit")
+def gold_audit(branch: str = typer.Option("audit", help="The Iceberg branch the build writes.")) -> None:
+    """Build every gold model and run every dbt test on the audit branch; readers still see
+    the published gold. A failure drops the branch and exits 1. Prints a JSON line last."""
+    from ops import gold
+
+    try:
+        result = gold.audit(load_settings(), branch)
+    except (gold.AuditFailed, ValueError) as exc:
+        raise _fail(f"gold audit failed, gold unchanged: {exc}") from exc
+    typer.echo(f"audited on branch {branch}: {result.new_fact_rows} new fct_purchases rows "
+               f"(silver snapshot {result.silver_snapshot_id}, {result.seconds}s)")
+    typer.echo(gold.as_json(result))
+
+
+@gold_app.command("publish")
+def gold_publish(branch: str = typer.Option("audit", help="The audited branch to publish.")) -> None:
+    """Fast-forward each gold table to its audited branch (fct_purchases first) and drop the
+    branch. Prints a JSON line last."""
+    from ops import gold
+
+    result = gold.publish(load_settings(), branch)
+    typer.echo(f"published {len(result.published)} tables: fct_purchases {result.fact_rows_before} "
+               f"-> {result.fact_rows_after} rows ({result.seconds}s)")
+    typer.echo(gold.as_json(result))
 
 
 @app.command()

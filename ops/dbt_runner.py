@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
@@ -44,6 +45,18 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def dbt_target_dir(settings: Settings) -> Path:
+    """dbt's artefacts for this home: runs on different homes never share compiled files."""
+    return settings.home / "dbt" / "target"
+
+
+def isolated(settings: Settings) -> list[str]:
+    """dbt arguments that keep a run's artefacts and logs under the settings' home, so a
+    scheduled run and a user's `dbt` in dbt_project/ never write the same files."""
+    target = dbt_target_dir(settings)
+    return ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
+
+
 def shell_exports(env: dict[str, str]) -> str:
     """`env` as lines a POSIX shell evaluates: `eval "$(lakehouse dbt-env)"`."""
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in sorted(env.items()))
@@ -62,3 +75,17 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> dbtRunnerResult:
         "--target", dbt_target(settings),
     ]
     return dbtRunner().invoke(command)
+
+
+def dbt_ls(settings: Settings, args: Sequence[str]) -> list[dict]:
+    """`dbt ls` of the project, one dict per node (no Spark session needed)."""
+    os.environ.update(dbt_env(settings))
+    result = dbtRunner().invoke([
+        "ls", *args, *isolated(settings), "--log-level", "none",
+        "--output", "json", "--output-keys", "name resource_type config schema",
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", dbt_target(settings),
+    ])
+    if not result.success:
+        raise RuntimeError(f"dbt ls failed: {result.exception}")
+    return [json.loads(line) for line in result.result]

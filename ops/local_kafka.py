@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
+from ops.daemons import Daemon
 
 log = get_logger("local_kafka")
 BROKER_HEAP = "-Xmx512m"
@@ -93,18 +92,8 @@ def _classpath(settings: Settings) -> str:
     return os.pathsep.join(str(p) for p in settings.kafka_jars)
 
 
-def _running_pid(paths: BrokerPaths) -> int | None:
-    if not paths.pid.exists():
-        return None
-    pid = int(paths.pid.read_text().strip())
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
-        return None  # the pid was reused by something else
-    return pid
+def _broker(paths: BrokerPaths) -> Daemon:
+    return Daemon("broker", paths.root, marker=b"kafka.Kafka")
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -145,7 +134,7 @@ def wait_until_ready(settings: Settings, timeout: float = 90.0) -> None:
 def start(settings: Settings) -> int:
     """Start the broker unless it runs already; return its pid once it accepts requests."""
     paths = BrokerPaths(settings.broker_dir)
-    pid = _running_pid(paths)
+    pid = _broker(paths).pid()
     if pid is not None:
         wait_until_ready(settings)
         log.info("broker_already_running", pid=pid, bootstrap=settings.kafka_bootstrap)
@@ -158,21 +147,16 @@ def start(settings: Settings) -> int:
     paths.data.mkdir(parents=True, exist_ok=True)
     paths.config.write_text(server_properties(settings, paths.data))
     _format_storage(settings, paths)
-    with paths.log.open("ab") as out:
-        process = subprocess.Popen(
-            [_java(), BROKER_HEAP, "-cp", _classpath(settings), "kafka.Kafka", str(paths.config)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    paths.pid.write_text(str(process.pid))
+    pid = _broker(paths).start(
+        [_java(), BROKER_HEAP, "-cp", _classpath(settings), "kafka.Kafka", str(paths.config)])
     try:
         wait_until_ready(settings)
     except Exception as exc:
         stop(settings)
         raise BrokerError(f"broker did not become ready; see {paths.log}") from exc
-    log.info("broker_started", pid=process.pid, bootstrap=settings.kafka_bootstrap,
+    log.info("broker_started", pid=pid, bootstrap=settings.kafka_bootstrap,
              log_file=str(paths.log))
-    return process.pid
+    return pid
 
 
 def answers(settings: Settings) -> bool:
@@ -195,47 +179,11 @@ def ensure(settings: Settings) -> int | None:
 
 def stop(settings: Settings, timeout: float = 30.0) -> bool:
     """Stop the broker start() launched; True if one was running."""
-    paths = BrokerPaths(settings.broker_dir)
-    pid = _running_pid(paths)
-    if pid is None:
-        paths.pid.unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    if not _wait_gone(pid, timeout):
-        os.kill(pid, signal.SIGKILL)
-        _wait_gone(pid, 10.0)
-    paths.pid.unlink(missing_ok=True)
-    log.info("broker_stopped", pid=pid)
-    return True
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not _gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def _gone(pid: int) -> bool:
-    """Has the broker exited? When it is our own child (tests, the demo) its exit status is
-    collected here, so it leaves no zombie; otherwise a zombie counts as gone (its parent
-    collects it). Its /proc cmdline empties while it exits, so that is no sign of being gone."""
-    try:
-        reaped, _ = os.waitpid(pid, os.WNOHANG)
-        return reaped == pid
-    except ChildProcessError:
-        pass  # started by another command
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state in ("Z", "X")
+    return _broker(BrokerPaths(settings.broker_dir)).stop(timeout)
 
 
 def status(settings: Settings) -> int | None:
-    return _running_pid(BrokerPaths(settings.broker_dir))
+    return _broker(BrokerPaths(settings.broker_dir)).pid()
 
 
 def free_port_pair() -> int:

@@ -18,8 +18,8 @@ from sqlglot.errors import ErrorLevel
 
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.settings import DBT_PROJECT_DIR, GOLD_FACT_TABLE, SILVER_TABLE, Settings
-from ops.analyses import analysis_names, dbt_target_dir
-from ops.dbt_runner import dbt_env
+from ops.analyses import analysis_names
+from ops.dbt_runner import dbt_env, dbt_target_dir
 from producer.cli import produce
 from producer.events import GeneratorOptions
 from tests.conftest import run_cli
