@@ -14,7 +14,7 @@ STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
 DEMO_JOBS := producer bronze silver dbt ml summary
 
 .DEFAULT_GOAL := help
-.PHONY: help check-stack setup up airflow down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
+.PHONY: help check-stack setup up live airflow down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ ifeq ($(STACK),docker)
 else
 	$(LAKEHOUSE) up
 endif
+
+live: setup ## live mode: the broker, a producer at LAKEHOUSE_LIVE_RATE/s, bronze and silver streams, supervised until `make down`
+	$(LAKEHOUSE) live up
 
 airflow: setup ## start Apache Airflow on 127.0.0.1:8080 (api-server, scheduler, dag-processor, triggerer); idempotent
 	$(LAKEHOUSE) airflow up

@@ -32,10 +32,12 @@ def up() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop what the local stack started, by pid: Airflow, then the broker."""
-    from ops import airflow_stack
+    """Stop what the local stack started, by pid: live mode, Airflow, then the broker."""
+    from ops import airflow_stack, live
 
     settings = load_settings()
+    if live.stop(settings):
+        typer.echo("live mode stopped")
     if stopped_airflow := airflow_stack.stop(settings):
         typer.echo(f"airflow stopped: {', '.join(stopped_airflow)}")
     stopped = local_kafka.stop(settings)
@@ -51,6 +53,52 @@ def status() -> None:
         typer.echo("kafka broker: not running")
         raise typer.Exit(3)
     typer.echo(f"kafka broker: running, pid {pid}, bootstrap {settings.kafka_bootstrap}")
+
+
+live_app = typer.Typer(no_args_is_help=True, help="Live mode: producer, bronze and silver run until "
+                       "stopped, supervised (ops/live.py).")
+app.add_typer(live_app, name="live")
+
+
+@live_app.command("up")
+def live_up() -> None:
+    """Start the broker (unless one answers), then the supervisor of the producer and the
+    bronze and silver streams (processing-time triggers). Idempotent."""
+    from ops import live
+
+    settings = load_settings()
+    try:
+        state = live.start(settings)
+    except Exception as exc:
+        raise _fail(f"live mode did not start: {exc}") from exc
+    typer.echo(f"live mode running: supervisor pid {state.supervisor_pid}; producer at "
+               f"{settings.live_rate:g} messages/s to {settings.topic}, streams every "
+               f"{settings.live_trigger_interval}")
+    typer.echo(f"logs: {settings.live_dir}/{{supervisor,producer,bronze,silver}}.log; "
+               "`lakehouse live status`; `make down` stops everything")
+
+
+@live_app.command("status")
+def live_status() -> None:
+    """Say whether live mode runs, and each supervised process's pid, starts and last exit code."""
+    from ops import live
+
+    state = live.status(load_settings())
+    if state.supervisor_pid is None:
+        typer.echo("live mode: not running")
+        raise typer.Exit(3)
+    typer.echo(f"live mode: supervisor pid {state.supervisor_pid}")
+    for name, child in state.children.items():
+        typer.echo(f"  {name}: pid {child['pid']}, started {child['starts']} time(s), "
+                   f"last exit code {child['last_exit_code']}, log {child['log']}")
+
+
+@live_app.command("down")
+def live_down() -> None:
+    """Stop the supervisor and the processes it runs."""
+    from ops import live
+
+    typer.echo("live mode stopped" if live.stop(load_settings()) else "live mode was not running")
 
 
 airflow_app = typer.Typer(no_args_is_help=True, help="Apache Airflow on 127.0.0.1 (ops/airflow_stack.py).")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -21,6 +25,7 @@ from producer.events import GeneratorOptions, anomaly_labels, generate
 from producer.sending import (
     PARALLEL_FROM,
     not_held,
+    partition_for,
     partitioned,
     records,
     send,
@@ -105,6 +110,55 @@ def produce(
     return summary
 
 
+def produce_forever(settings: Settings, options: GeneratorOptions, rate: float) -> ProduceSummary:
+    """Live mode: send an endless sequence at `rate` messages per second, each event stamped
+    with the clock as it is drawn, until SIGTERM or Ctrl-C; anomalies' event ids go to the
+    ground-truth file every PROGRESS_EVERY messages. The seed is mixed with the start time, so a
+    restarted producer draws new events rather than sending the old ones again."""
+    if rate <= 0:
+        raise ValueError("--forever needs a --rate above 0")
+    ensure_topic(settings)
+    partitions = len(partitions_of_new_topic(settings))
+    if not partitions:
+        raise RuntimeError(f"topic {settings.topic} shows no partitions 30 s after its creation")
+    live = replace(options, seed=hash((options.seed, time.time_ns())), clock=lambda: datetime.now(UTC))
+    summary = ProduceSummary(settings.topic)
+    labels: dict[str, str] = {}
+    started = time.monotonic()
+
+    stopping = threading.Event()
+
+    def wire() -> Iterator[tuple[int, bytes, bytes]]:
+        for message in generate(live):
+            if stopping.is_set():
+                return
+            summary.kinds[message.kind] += 1
+            if message.kind == "anomaly" and message.label:
+                labels[message.event_id] = message.label
+            yield partition_for(message.key, partitions), message.key, message.value
+
+    def flush_labels(sent: int) -> None:
+        if labels:
+            write_ground_truth(settings.ground_truth_path, labels)
+            labels.clear()
+        if sent:
+            log.info("live_progress", sent=sum(summary.kinds.values()),
+                     seconds=round(time.monotonic() - started, 1), **dict(summary.kinds))
+
+    # SIGTERM (`make down`, the live supervisor) and Ctrl-C end the sequence: what was handed
+    # to Kafka is acknowledged, and its labels written, before the process exits.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        delivery = send(settings, wire(), rate=rate, on_progress=flush_labels)
+        summary.sent, summary.failed = delivery.sent, delivery.failed
+    finally:
+        flush_labels(0)
+    summary.seconds = time.monotonic() - started
+    log.info("produced", **summary.as_dict())
+    return summary
+
+
 @app.command()
 def main(
     count: int = typer.Option(10_000, help="Messages in the seeded sequence."),
@@ -123,6 +177,10 @@ def main(
         None, min=1, help="Producer processes sharing the partitions when --rate is 0 (default: one "
         "per CPU, at most one per partition)."
     ),
+    forever: bool = typer.Option(
+        False, help="Live mode: send at --rate until stopped (SIGTERM, Ctrl-C), each event stamped "
+        "with the clock; --count, --days and --resume do not apply."
+    ),
 ) -> None:
     """Produce purchase events to Kafka; anomalies' event ids go to the ground-truth file."""
     settings = load_settings(**({"topic": topic} if topic else {}))
@@ -130,7 +188,8 @@ def main(
                                malformed_share=malformed_share, duplicate_share=duplicate_share,
                                days=days)
     try:
-        summary = produce(settings, options, resume=resume, rate=rate, processes=processes)
+        summary = (produce_forever(settings, options, rate) if forever else
+                   produce(settings, options, resume=resume, rate=rate, processes=processes))
     except Exception as exc:
         typer.echo(f"producer failed: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -24,9 +24,10 @@ import json
 import math
 import random
 import statistics
+import sys
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,6 +40,9 @@ from lakehouse.ground_truth import ANOMALY_PATTERNS
 
 SCHEMA_VERSION = max(schema_versions())
 # Version 2 of the contract added the optional coupon_code; this share of purchases carries one.
+# Live mode: a customer's median spend (the amount_spike anomaly's yardstick) is taken over
+# about this many of their latest purchases, so an endless sequence keeps bounded history.
+LIVE_SPEND_WINDOW = 500
 COUPONS = ("WELCOME10", "SPRING15", "LOYAL5", "FREESHIP")
 COUPON_SHARE = 0.1
 LOCALES = {"en_US": ("US", "USD"), "en_GB": ("GB", "GBP"), "de_DE": ("DE", "EUR"),
@@ -140,6 +144,9 @@ class GeneratorOptions:
     end_time: datetime = field(
         default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     )
+    # Live mode: each event is stamped by this clock as it is drawn, instead of spread over
+    # `days` up to `end_time`, and the sequence never ends (`count` is ignored).
+    clock: Callable[[], datetime] | None = None
 
 
 def _money(value: float | Decimal) -> Decimal:
@@ -223,14 +230,19 @@ class Shop:
 class History:
     """What the generator has sent so far: each customer's spend and recent purchases from home."""
 
-    def __init__(self) -> None:
+    def __init__(self, spend_window: int | None = None) -> None:
+        # an endless (live) sequence keeps each customer's last `spend_window` totals only
+        self.spend_window = spend_window
         self.spend: dict[str, list[Decimal]] = {}
         self.last: dict[str, datetime] = {}
         self.from_home: deque[tuple[datetime, str]] = deque()  # (event_time, customer_id)
 
     def record(self, event: dict[str, Any], customer: Customer) -> None:
         event_time = datetime.fromisoformat(event["event_time"])
-        self.spend.setdefault(customer.customer_id, []).append(event["total_amount"])
+        spend = self.spend.setdefault(customer.customer_id, [])
+        spend.append(event["total_amount"])
+        if self.spend_window and len(spend) > 2 * self.spend_window:
+            del spend[:-self.spend_window]
         self.last[customer.customer_id] = max(event_time, self.last.get(customer.customer_id, event_time))
         if event["country"] == customer.country:
             self.from_home.append((event_time, customer.customer_id))
@@ -408,14 +420,14 @@ def generate(options: GeneratorOptions) -> Iterator[Message]:
     rng = random.Random(options.seed)
     shop = Shop(build_customers(rng, options.customers, options.seed),
                 build_products(rng, options.products, options.seed))
-    history = History()
+    history = History(spend_window=LIVE_SPEND_WINDOW if options.clock else None)
     start = options.end_time - timedelta(days=options.days)
     step = timedelta(days=options.days) / max(options.count, 1)
     sent: list[Message] = []
     owed = 0.0  # anomalous events owed to anomaly_share
     pattern_events = dict.fromkeys(ANOMALY_PATTERNS, 0)
     rest_of_burst: deque[dict[str, Any]] = deque()
-    for i in range(options.count):
+    for i in range(options.count if options.clock is None else sys.maxsize):
         owed += 2 * options.anomaly_share * rng.random()
         if rest_of_burst:
             event = rest_of_burst.popleft()
@@ -426,7 +438,7 @@ def generate(options: GeneratorOptions) -> Iterator[Message]:
                 original = sent[rng.randrange(len(sent))]
                 yield Message(original.key, original.value, "duplicate", original.event_id)
                 continue
-            event_time = start + step * i + step * rng.random()
+            event_time = options.clock() if options.clock else start + step * i + step * rng.random()
             customer = history.usual_customer(rng, shop, event_time)
             event = purchase(rng, customer, shop.usual_product(rng, customer), event_time)
             if roll - options.duplicate_share < options.malformed_share:

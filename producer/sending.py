@@ -11,8 +11,8 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -104,35 +104,43 @@ def records(outbox: Outbox) -> Records:
     return [(partition, message.key, message.value) for partition, message in outbox]
 
 
-def send(settings: Settings, outbox: Records, *, rate: float = 0.0,
+def send(settings: Settings, outbox: Iterable[tuple[int, bytes, bytes]], *, rate: float = 0.0,
          on_progress: Progress = lambda n: None) -> Delivery:
     """Send the messages in order from one producer (at `rate` per second if > 0), then wait
-    for every ack. A failed message is counted and logged, never silent."""
+    for every ack. A failed message is counted and logged, never silent. The outbox may be
+    endless (live mode): acks already in are collected as it goes, so memory stays bounded."""
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
                              **python_client_options(settings), **PRODUCER_CONFIG,
                              client_id="purchases-producer")
     started = time.monotonic()
-    futures = []
+    delivery = Delivery()
+    pending: deque[Any] = deque()
+    i = 0
     for i, (partition, key, value) in enumerate(outbox, start=1):
-        futures.append(producer.send(settings.topic, key=key, value=value, partition=partition))
+        pending.append(producer.send(settings.topic, key=key, value=value, partition=partition))
         if rate > 0:
             delay = started + i / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
         if i % PROGRESS_EVERY == 0:
             on_progress(PROGRESS_EVERY)
-    on_progress(len(outbox) % PROGRESS_EVERY)
+            while pending and pending[0].is_done:
+                _collect(pending.popleft(), delivery)
+    on_progress(i % PROGRESS_EVERY)
     producer.flush()
-    delivery = Delivery()
-    for future in futures:
-        try:
-            future.get(timeout=30)
-            delivery.sent += 1
-        except Exception as exc:  # noqa: BLE001 - counted and reported, never silent
-            delivery.failed += 1
-            log.error("send_failed", error=str(exc))
+    while pending:
+        _collect(pending.popleft(), delivery)
     producer.close()
     return delivery
+
+
+def _collect(future: Any, delivery: Delivery) -> None:
+    try:
+        future.get(timeout=30)
+        delivery.sent += 1
+    except Exception as exc:  # noqa: BLE001 - counted and reported, never silent
+        delivery.failed += 1
+        log.error("send_failed", error=str(exc))
 
 
 def _sender(settings: Settings, outbox: Records, handed: Any, results: Any) -> None:
