@@ -159,6 +159,11 @@ class Settings(BaseSettings):
         return self.home / "airflow"
 
     @property
+    def serving_dir(self) -> Path:
+        """The analyses' results as JSON, refreshed by the purchases_serving DAG."""
+        return self.home / "serving"
+
+    @property
     def live_dir(self) -> Path:
         """Live mode's pid files and logs (the supervisor's and each stream's)."""
         return self.home / "live"

@@ -38,6 +38,9 @@ COMPONENTS: dict[str, Sequence[str]] = {
 }
 # The api-server renames its process "airflow api_server"; the others keep their command line.
 MARKERS = {"api-server": b"api_server"}
+# The one-slot pool gold's writers share (orchestration/commands.py names it for the DAGs).
+GOLD_POOL = "lakehouse_gold"
+GOLD_POOL_DESCRIPTION = "gold writes one at a time: write-audit-publish, maintenance"
 HEALTHY = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
 
@@ -145,13 +148,19 @@ def wait_healthy(settings: Settings, timeout: float = 180.0) -> None:
     probe()
 
 
+def prepare(settings: Settings) -> None:
+    """Migrate the metadata database and create the pool the DAGs share (idempotent)."""
+    airflow(settings, "db", "migrate")
+    airflow(settings, "pools", "set", GOLD_POOL, "1", GOLD_POOL_DESCRIPTION)
+
+
 def start(settings: Settings) -> AirflowStatus:
     """Migrate the metadata database and start every component that does not run; return
     once the API server reports them all healthy. Idempotent."""
     env = airflow_env(settings)
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     if not status(settings).running:
-        airflow(settings, "db", "migrate")
+        prepare(settings)
     for name, args in COMPONENTS.items():
         extra = ("--port", str(settings.airflow_port)) if name == "api-server" else ()
         _daemon(settings, name).start([str(airflow_bin()), *args, *extra], env=env, cwd=PROJECT_ROOT)

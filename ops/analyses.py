@@ -6,8 +6,10 @@ the athena target and run in Athena."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pyspark.sql import functions as F
@@ -79,6 +81,20 @@ def run_analyses(
         results.append(AnalysisResult(name, path, frame.columns, [tuple(row) for row in rows]))
         log.info("analysis_ran", analysis=name, rows=len(rows), compiled=str(path))
     return results
+
+
+def serve_result(result: AnalysisResult, folder: Path) -> Path:
+    """The result as `<folder>/<name>.json` (columns, rows, when), replaced atomically so a
+    reader never sees half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.name}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({
+        "name": result.name, "columns": result.columns, "rows": result.rows,
+        "served_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }))
+    tmp.replace(path)
+    return path
 
 
 def print_result(result: AnalysisResult, limit: int, console: Console | None = None) -> None:

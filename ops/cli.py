@@ -199,6 +199,22 @@ def gold_audit(branch: str = typer.Option("audit", help="The Iceberg branch the 
     typer.echo(gold.as_json(result))
 
 
+@gold_app.command("update")
+def gold_update(branch: str = typer.Option("audit", help="The Iceberg branch the build writes.")) -> None:
+    """Audit, then publish when every test passed (what the purchases_gold DAG runs). A failed
+    audit leaves gold unchanged and exits 1. Prints a JSON line last."""
+    from ops import gold
+
+    try:
+        audited, published = gold.update(load_settings(), branch)
+    except (gold.AuditFailed, ValueError) as exc:
+        raise _fail(f"gold audit failed, gold unchanged: {exc}") from exc
+    typer.echo(f"published {len(published.published)} tables: fct_purchases "
+               f"{published.fact_rows_before} -> {published.fact_rows_after} rows (silver snapshot "
+               f"{audited.silver_snapshot_id}, {audited.seconds + published.seconds:.1f}s)")
+    typer.echo(gold.as_json(audited, published))
+
+
 @gold_app.command("publish")
 def gold_publish(branch: str = typer.Option("audit", help="The audited branch to publish.")) -> None:
     """Fast-forward each gold table to its audited branch (fct_purchases first) and drop the
@@ -211,24 +227,57 @@ def gold_publish(branch: str = typer.Option("audit", help="The audited branch to
     typer.echo(gold.as_json(result))
 
 
+# BashOperator's exit code for "skip this task": what `drain` says when live mode drains already.
+SKIPPED_EXIT_CODE = 99
+
+
+@app.command()
+def drain() -> None:
+    """Drain the topic into bronze, then silver (available-now triggers, one Spark session),
+    unless live mode's streams run: then there is nothing to do and it exits 99."""
+    from ops import live
+    from spark_jobs import bronze, silver
+    from spark_jobs.streaming import Trigger, stop_spark
+
+    settings = load_settings()
+    if live.status(settings).supervisor_pid is not None:
+        typer.echo("live mode's streams are running: nothing to drain")
+        raise typer.Exit(SKIPPED_EXIT_CODE)
+    try:
+        bronze.start(settings, Trigger.available_now, "", None)
+        silver.start(settings, Trigger.available_now, "", None)
+    except Exception as exc:
+        raise _fail(f"drain failed: {exc}") from exc
+    finally:
+        stop_spark()
+    typer.echo(f"drained {settings.topic} into bronze and silver")
+
+
 @app.command()
 def query(
     names: list[str] = typer.Argument(None, help="Analyses to run: dbt_project/analyses/<name>.sql."),
     run_all: bool = typer.Option(False, "--all", help="Run every analysis."),
     limit: int = typer.Option(20, help="Rows to print per analysis (0: all)."),
+    serve: bool = typer.Option(False, help="Write each result whole as JSON under "
+                               "$LAKEHOUSE_HOME/serving/<name>.json instead of printing it."),
 ) -> None:
     """Compile analyses for the local target, run them with Spark and print each as a table."""
-    from ops.analyses import AnalysisError, analysis_names, print_result, run_analyses
+    from ops.analyses import AnalysisError, analysis_names, print_result, run_analyses, serve_result
 
     chosen = analysis_names() if run_all else list(names or [])
     if not chosen:
         raise _fail(f"name an analysis or pass --all: {', '.join(analysis_names())}")
+    settings = load_settings()
     try:
-        results = run_analyses(load_settings(), chosen)
+        results = run_analyses(settings, chosen)
     except AnalysisError as exc:
         raise _fail(str(exc)) from exc
     for result in results:
-        print_result(result, limit)
+        if serve:
+            path = serve_result(result, settings.serving_dir)
+            typer.echo(f"served {result.name}: {len(result.rows)} rows -> {path}")
+        else:
+            print_result(result, limit)
 
 
 @app.command()

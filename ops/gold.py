@@ -9,7 +9,9 @@ test drops the branches: nothing of it is ever visible. `publish` fast-forwards 
 Each table's publish is one atomic Iceberg commit; across tables the publish is a sequence, so
 for the moment between two fast-forwards a reader can see the new facts beside the previous
 marts. Both steps are idempotent: an audit starts from a fresh branch, and a publish that
-stopped half-way fast-forwards what is left on the next run."""
+stopped half-way fast-forwards what is left on the next run. A fast-forward needs main not to
+have moved since the audit branched off it, so whatever else commits to gold (maintenance) must
+not run between the two: `update` runs both in one go for the DAG."""
 
 from __future__ import annotations
 
@@ -180,6 +182,20 @@ def publish(settings: Settings, branch: str = AUDIT_BRANCH) -> PublishResult:
     return result
 
 
-def as_json(result: AuditResult | PublishResult) -> str:
+def update(settings: Settings, branch: str = AUDIT_BRANCH) -> tuple[AuditResult, PublishResult]:
+    """Audit, then publish: what the purchases_gold DAG runs, in one process (one Spark start)
+    and one task, so that nothing else writing gold (its maintenance) can come between the
+    audit and its publish: both hold the DAGs' one-slot pool `lakehouse_gold`."""
+    audited = audit(settings, branch)
+    return audited, publish(settings, branch)
+
+
+def as_json(*results: AuditResult | PublishResult) -> str:
     """One JSON line: the last line a task prints is what Airflow keeps as its output."""
-    return json.dumps({**asdict(result), "new_fact_rows": result.new_fact_rows}, sort_keys=True)
+    merged: dict[str, object] = {}
+    for result in results:
+        key = "audit" if isinstance(result, AuditResult) else "publish"
+        merged[key] = {**asdict(result), "new_fact_rows": result.new_fact_rows}
+    if len(results) == 1:
+        merged = next(iter(merged.values()))  # type: ignore[assignment]
+    return json.dumps(merged, sort_keys=True)

@@ -15,6 +15,10 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_VENV = PROJECT_ROOT / ".venv"
+# One slot: gold's write-audit-publish and gold's maintenance never run at the same time (a
+# compaction between an audit and its publish would move main under the audit branch).
+# ops/airflow_stack.py creates it (the two sides share no code: another venv).
+GOLD_POOL = "lakehouse_gold"
 
 log = logging.getLogger("lakehouse.alerts")
 

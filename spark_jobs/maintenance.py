@@ -1,5 +1,6 @@
-"""Table care for the silver tables: compact small files, rewrite manifests, expire old
-snapshots and remove orphan files; safe beside a running stream.
+"""Table care for the silver tables (--layer silver) or every gold table (--layer gold):
+compact small files, rewrite manifests, expire old snapshots and remove orphan files; safe
+beside a running stream.
 
 - Compaction rewrites only cold partitions of silver.purchases (event days older than
   --cold-after-days), which the stream no longer appends to in the normal case, with Iceberg's
@@ -9,6 +10,9 @@ snapshots and remove orphan files; safe beside a running stream.
   replayed micro-batch in the most recent snapshots, so never set it below 20.
 - Orphan files are removed only when older than --orphan-older-than-hours (default 3 days), so
   files a running micro-batch is writing right now are never touched.
+- Gold is compacted whole. Its compaction moves a table's main branch, which a gold audit
+  branched off must still point at when it is published (ops/gold.py), so gold's maintenance
+  runs only where no gold audit runs: Airflow gives both the one-slot pool `lakehouse_gold`.
 
     spark-submit --jars "$(ls .jars/spark/*.jar | paste -sd,)" spark_jobs/maintenance.py --help
 """
@@ -17,13 +21,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import typer
 from pyspark.sql import SparkSession
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from lakehouse.logs import get_logger
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings, load_settings
+from lakehouse.settings import (
+    GOLD_NAMESPACE,
+    QUARANTINE_TABLE,
+    SILVER_BATCHES_TABLE,
+    SILVER_TABLE,
+    Settings,
+    load_settings,
+)
 from lakehouse.spark import spark_session
 
 log = get_logger("maintenance")
@@ -31,6 +43,21 @@ log = get_logger("maintenance")
 MIN_RETAINED_SNAPSHOTS = 20
 MIN_ORPHAN_AGE_HOURS = 24  # Iceberg refuses less: younger files may belong to a running commit
 CONFLICTS = ("CommitFailedException", "ValidationException", "CommitStateUnknownException")
+
+
+class Layer(StrEnum):
+    silver = "silver"
+    gold = "gold"
+
+
+def layer_tables(spark: SparkSession, layer: Layer) -> list[str]:
+    if layer is Layer.silver:
+        return [SILVER_TABLE, QUARANTINE_TABLE, SILVER_BATCHES_TABLE]
+    if not spark.catalog.databaseExists(GOLD_NAMESPACE):
+        return []
+    return sorted(f"{GOLD_NAMESPACE}.{row.tableName}"
+                  for row in spark.sql(f"show tables in {GOLD_NAMESPACE}").collect()
+                  if not row.isTemporary)
 
 
 @dataclass
@@ -112,7 +139,7 @@ def maintain_table(spark: SparkSession, settings: Settings, table: str, *, cold_
 
 def maintain(settings: Settings, spark: SparkSession | None = None, *, cold_after_days: float = 1,
              snapshot_retention_hours: float = 24, retain_last: int = 50,
-             orphan_older_than_hours: float = 72) -> list[MaintenanceReport]:
+             orphan_older_than_hours: float = 72, layer: Layer = Layer.silver) -> list[MaintenanceReport]:
     if retain_last < MIN_RETAINED_SNAPSHOTS:
         raise ValueError(f"retain_last must be at least {MIN_RETAINED_SNAPSHOTS}: the silver job "
                          "looks for a replayed batch's commit among the recent snapshots")
@@ -129,20 +156,21 @@ def maintain(settings: Settings, spark: SparkSession | None = None, *, cold_afte
             retain_last=retain_last,
             orphans_before=now - timedelta(hours=orphan_older_than_hours),
         )
-        for table in (SILVER_TABLE, QUARANTINE_TABLE, SILVER_BATCHES_TABLE)
+        for table in layer_tables(spark, layer)
     ]
 
 
 def main(
+    layer: Layer = typer.Option(Layer.silver, help="silver: its three tables; gold: every gold table."),
     cold_after_days: float = typer.Option(1, help="Compact silver event days older than this."),
     snapshot_retention_hours: float = typer.Option(24, help="Expire snapshots older than this."),
     retain_last: int = typer.Option(
         50, help=f"Always keep this many snapshots (>= {MIN_RETAINED_SNAPSHOTS})."),
     orphan_older_than_hours: float = typer.Option(72, help="Remove orphan files older than this."),
 ) -> None:
-    """Compact, rewrite manifests, expire snapshots and remove orphans on the silver tables."""
+    """Compact, rewrite manifests, expire snapshots and remove orphans on a layer's tables."""
     try:
-        reports = maintain(load_settings(), cold_after_days=cold_after_days,
+        reports = maintain(load_settings(), layer=layer, cold_after_days=cold_after_days,
                            snapshot_retention_hours=snapshot_retention_hours,
                            retain_last=retain_last, orphan_older_than_hours=orphan_older_than_hours)
     except Exception as exc:

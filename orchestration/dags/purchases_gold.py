@@ -1,11 +1,12 @@
 """purchases_gold: gold follows silver. An Iceberg snapshot watcher on silver.purchases (the
-asset below) starts a run each time the silver stream commits; the run builds and tests gold on
-an audit branch, publishes it only when every dbt test passed (write-audit-publish, ops/gold.py),
-then scores the new purchases with the anomaly model.
+asset below) starts a run each time the silver stream commits. The run builds every gold model
+and runs every dbt test on an audit branch, publishes only when all passed (write-audit-publish,
+`lakehouse gold update`, ops/gold.py), then scores the new purchases with the anomaly model.
 
 One run at a time: snapshots committed while a run works are picked up by the next run, whose
 build reads silver as it is then (gold appends only the event_ids it lacks, so nothing is built
-twice). Each task prints a JSON line last, kept as its output (XCom) in the UI."""
+twice). Each task prints a JSON line last, kept as its output (XCom) in the UI: the silver
+snapshot consumed, the gold rows published, the anomalies flagged."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from airflow.providers.apache.iceberg.triggers.iceberg import IcebergTableSnapsh
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import Asset, AssetWatcher, dag
 
-from orchestration.commands import PROJECT_ROOT, default_args, lakehouse, python_module, setting
+from orchestration.commands import GOLD_POOL, PROJECT_ROOT, default_args, lakehouse, python_module, setting
 
 silver_purchases = Asset(
     name="silver.purchases",
@@ -41,18 +42,14 @@ gold_fct_purchases = Asset(name="gold.fct_purchases", uri="iceberg://lakehouse/g
     doc_md=__doc__,
 )
 def purchases_gold() -> None:
-    audit = BashOperator(
-        task_id="audit",
-        doc_md="dbt build (models and every data test) on the Iceberg branch `audit`; a failure "
+    update = BashOperator(
+        task_id="audit_and_publish",
+        doc_md="dbt build (models and every data test) on the Iceberg branch `audit`, then "
+               "fast-forward every gold table to it, fct_purchases first. A failed build or test "
                "drops the branch and leaves gold as it was.",
-        bash_command=lakehouse("gold", "audit"),
+        bash_command=lakehouse("gold", "update"),
         cwd=str(PROJECT_ROOT),
-    )
-    publish = BashOperator(
-        task_id="publish",
-        doc_md="Fast-forward every gold table to its audited branch, fct_purchases first.",
-        bash_command=lakehouse("gold", "publish"),
-        cwd=str(PROJECT_ROOT),
+        pool=GOLD_POOL,
         outlets=[gold_fct_purchases],
     )
     score = BashOperator(
@@ -61,7 +58,7 @@ def purchases_gold() -> None:
         bash_command=python_module("ml"),
         cwd=str(PROJECT_ROOT),
     )
-    audit >> publish >> score
+    update >> score
 
 
 purchases_gold()

@@ -44,6 +44,7 @@ print(json.dumps({
         "schedule": repr(dag.schedule),
         "max_active_runs": dag.max_active_runs,
         "tasks": {task.task_id: {"command": getattr(task, "bash_command", None),
+                                 "pool": task.pool,
                                  "downstream": sorted(task.downstream_task_ids),
                                  "retries": task.retries,
                                  "exponential": bool(task.retry_exponential_backoff)}
@@ -78,22 +79,30 @@ def dag_report(settings: Settings) -> dict:
 def test_dags_import_without_cycles_and_every_task_command_exists(airflow_settings: Settings):
     report = dag_report(airflow_settings)
     assert report["errors"] == {}
-    gold = report["dags"]["purchases_gold"]
+    dags = report["dags"]
+    assert set(dags) == {"purchases_gold", "lakehouse_maintenance", "purchases_speed",
+                         "purchases_batch", "purchases_serving"}
+    gold = dags["purchases_gold"]
     assert gold["max_active_runs"] == 1
     assert "silver.purchases" in gold["schedule"]
-    tasks = gold["tasks"]
-    assert tasks["audit"]["downstream"] == ["publish"]
-    assert tasks["publish"]["downstream"] == ["score_anomalies"]
-    assert all(task["retries"] == 1 and task["exponential"] for task in tasks.values())
-    for dag in report["dags"].values():
+    assert gold["tasks"]["audit_and_publish"]["downstream"] == ["score_anomalies"]
+    # gold's writers share the one-slot pool Airflow is started with
+    assert gold["tasks"]["audit_and_publish"]["pool"] == airflow_stack.GOLD_POOL
+    assert dags["lakehouse_maintenance"]["tasks"]["maintain_gold"]["pool"] == airflow_stack.GOLD_POOL
+    assert "0 3 * * *" in dags["lakehouse_maintenance"]["schedule"]
+    for layer, cron in {"speed": "*/5 * * * *", "batch": "0 2 * * *",
+                        "serving": "*/10 * * * *"}.items():
+        assert cron in dags[f"purchases_{layer}"]["schedule"]
+    for dag in dags.values():
+        for task in dag["tasks"].values():
+            assert task["retries"] == 1 and task["exponential"]
+    for dag_id, dag in dags.items():
         for task_id, task in dag["tasks"].items():
-            if task["command"] is None:
-                continue
             argv = shlex.split(task["command"])
-            assert Path(argv[0]).is_file(), (task_id, argv[0])
+            assert Path(argv[0]).is_file(), (dag_id, task_id, argv[0])
             help_run = subprocess.run([*argv, "--help"], cwd=PROJECT_ROOT, capture_output=True,
                                       text=True, timeout=120)
-            assert help_run.returncode == 0, (task_id, help_run.stderr[-2000:])
+            assert help_run.returncode == 0, (dag_id, task_id, help_run.stderr[-2000:])
 
 
 class Webhook:
@@ -134,7 +143,7 @@ def test_dags_test_publishes_gold_and_a_failing_dbt_test_fails_the_run(airflow_s
     settings = airflow_settings.model_copy(update={"alert_webhook_url": webhook.url})
     produce(settings, FIRST, show_progress=False)
     run_cli(settings, "-m", "spark_jobs.silver")
-    airflow_stack.airflow(settings, "db", "migrate")
+    airflow_stack.prepare(settings)
 
     passed = dags_test(settings)
     assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-3000:]
