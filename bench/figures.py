@@ -23,8 +23,11 @@ class Size:
     freshness_seconds: float  # how long the steady producer runs for the freshness figure
     freshness_rate: float  # its events per second
     incremental_events: int  # new silver rows before the incremental dbt build
+    # silver commits the orchestration stage times to gold published, and events in each
+    orchestration_rounds: int = 6
+    orchestration_events: int = 500
     # The stages a run of this size measures (`--only` picks others).
-    stages: tuple[str, ...] = ("producer", "drains", "dbt", "ml", "freshness")
+    stages: tuple[str, ...] = ("producer", "drains", "dbt", "ml", "freshness", "orchestration")
 
 
 SIZES = {
@@ -34,7 +37,8 @@ SIZES = {
     # minutes whatever the size (75 nodes), so they and ml (which reads gold) are left to
     # `--size small --only dbt --only ml` or the full run.
     "small": Size("small", events=5_000, freshness_seconds=10, freshness_rate=2_000,
-                  incremental_events=1_000, stages=("producer", "drains", "freshness")),
+                  incremental_events=1_000, orchestration_rounds=2,
+                  stages=("producer", "drains", "freshness")),
 }
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -118,10 +119,14 @@ def kafka_tool(settings: Settings, main_class: str, *args: str) -> list[str]:
     return [_java(), PERF_TOOL_HEAP, "-cp", classpath, main_class, *args]
 
 
-def producer_args(count: int, seed: int, topic: str, **options: float) -> list[str]:
+def producer_args(count: int, seed: int, topic: str, **options: float | bool) -> list[str]:
     args = ["-m", "producer", "--count", str(count), "--seed", str(seed), "--topic", topic]
     for name, value in options.items():
-        args += [f"--{name.replace('_', '-')}", str(value)]
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(value, bool):
+            args += [flag] if value else []
+        else:
+            args += [flag, str(value)]
     return python(*args)
 
 
@@ -339,6 +344,79 @@ def measure_freshness(bench: Bench) -> None:
     }
 
 
+def measure_orchestration(bench: Bench) -> None:
+    """Seconds from a silver commit to gold published by the purchases_gold DAG on a real Airflow
+    (its watcher, scheduler, write-audit-publish task), round after round of new events; the
+    baseline is the same write-audit-publish run by hand (`lakehouse gold update`)."""
+    size = bench.size
+    orch = replace_settings(bench.topic("bench_orchestration",
+                                        home=bench.settings.home / "orchestration"),
+                            airflow_port=_free_port(), gold_poll_seconds=2.0)
+    ensure_topic(orch)
+    per_round = size.orchestration_events
+    shares = {"malformed_share": 0.01, "duplicate_share": 0.01, "anomaly_share": 0.0, "days": 1}
+    bench.say(f"orchestration: Airflow's purchases_gold after each of {size.orchestration_rounds} "
+              f"silver commits of {per_round:,} events")
+    bench.run("producer (orchestration)", producer_args(per_round, 11, orch.topic, **shares), orch)
+    bench.run("silver (orchestration)", python("-m", "spark_jobs.silver"), orch)
+    latencies: list[float] = []
+    bench.run("airflow up", python("-m", "ops", "airflow", "up"), orch)
+    try:
+        _wait_gold_equals_silver(orch, timeout=600)  # the first run, on silver's head
+        for round_number in range(1, size.orchestration_rounds + 1):
+            total = per_round * (round_number + 1)
+            bench.run("producer (orchestration)", producer_args(
+                total, 11, orch.topic, resume=True, **shares), orch)
+            bench.run("silver (orchestration)", python("-m", "spark_jobs.silver"), orch)
+            committed = _silver_commit_seconds(orch)
+            _wait_gold_equals_silver(orch, timeout=600)
+            latencies.append(time.time() - committed)
+            bench.say(f"  round {round_number}: gold published {latencies[-1]:.1f}s after the commit")
+    finally:
+        bench.run("airflow down", python("-m", "ops", "airflow", "down"), orch)
+    total = per_round * (size.orchestration_rounds + 2)
+    bench.run("producer (orchestration)", producer_args(total, 11, orch.topic, resume=True, **shares), orch)
+    bench.run("silver (orchestration)", python("-m", "spark_jobs.silver"), orch)
+    by_hand = bench.run("gold update by hand", python("-m", "ops", "gold", "update"), orch).seconds
+    for q in (50, 95):
+        bench.add(Figure(f"silver commit to gold published p{q}", "s", percentile(latencies, q),
+                         "lakehouse gold update by hand", by_hand,
+                         note=f"{len(latencies)} rounds of {per_round} events"))
+    bench.report.details["orchestration"] = {"latencies": [round(x, 2) for x in latencies],
+                                             "gold_update_by_hand_seconds": round(by_hand, 2)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _silver_commit_seconds(settings: Settings) -> float:
+    snapshot = iceberg_catalog(settings).load_table(SILVER_TABLE).current_snapshot()
+    if snapshot is None:
+        raise StageFailed("silver has no snapshot after its drain")
+    return snapshot.timestamp_ms / 1000
+
+
+def _event_ids(settings: Settings, table: str) -> set[str]:
+    try:
+        loaded = iceberg_catalog(settings).load_table(table)
+    except Exception:  # noqa: BLE001 - gold appears with the first publish
+        return set()
+    return set(loaded.scan(selected_fields=("event_id",)).to_arrow()["event_id"].to_pylist())
+
+
+def _wait_gold_equals_silver(settings: Settings, timeout: float) -> None:
+    silver = _event_ids(settings, SILVER_TABLE)
+    deadline = time.monotonic() + timeout
+    while _event_ids(settings, GOLD_FACT_TABLE) != silver:
+        if time.monotonic() > deadline:
+            raise StageFailed(f"gold did not reach silver's {len(silver)} rows within {timeout:.0f}s; "
+                              f"see {settings.airflow_home / 'logs'}")
+        time.sleep(0.5)
+
+
 def _visible_rows(watch: SnapshotWatch) -> int:
     table = watch.poll()
     return 0 if table is None else watch.rows_seen(table, set())
@@ -362,6 +440,7 @@ def stack_memory(bench: Bench) -> None:
 
 STAGES: tuple[Callable[[Bench], None], ...] = (
     measure_producer, measure_drains, measure_dbt, measure_ml, measure_freshness,
+    measure_orchestration,
 )
 
 

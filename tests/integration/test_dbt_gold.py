@@ -120,6 +120,14 @@ def test_every_analysis_runs_locally(gold):
     for name in analysis_names():
         assert name in result.stdout
 
+    # --serve (the purchases_serving DAG): every result whole, as JSON under the home
+    served = run_cli(settings, "-m", "ops", "query", "--all", "--serve")
+    for name, count in rows.items():
+        view = json.loads((settings.serving_dir / f"{name}.json").read_text())
+        assert view["name"] == name and len(view["rows"]) == int(count)
+        assert len(view["columns"]) == len(view["rows"][0])
+        assert f"served {name}: {count} rows" in served.stdout
+
 
 def test_docs_catalog_lists_every_mart_column_described(gold):
     settings, _ = gold

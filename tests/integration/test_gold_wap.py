@@ -88,6 +88,10 @@ def test_readers_see_gold_only_once_its_audit_passed_and_a_failing_test_changes_
     again = last_json(run_cli(settings, "-m", "ops", "gold", "publish").stdout)
     assert again["published"] == [] and again["new_fact_rows"] == 0
 
+    # gold's maintenance between two runs changes no row, and the next audit branches off it
+    run_cli(settings, "-m", "spark_jobs.maintenance", "--layer", "gold")
+    assert sorted(gold_event_ids(settings)) == sorted(silver)
+
     # the next round: only the new purchases are added
     produce(settings, MORE, resume=True, show_progress=False)
     run_cli(settings, "-m", "spark_jobs.silver")

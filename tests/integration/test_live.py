@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 
@@ -15,12 +17,21 @@ import pytest
 from kafka import KafkaConsumer
 
 from lakehouse.catalog import iceberg_catalog
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings
+from lakehouse.settings import PROJECT_ROOT, QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings
 from ops import live
-from tests.conftest import run_cli
+from tests.conftest import run_cli, settings_env
 from tests.contract_oracle import quarantine_reason
 
 pytestmark = pytest.mark.integration
+
+
+BRONZE_COUNT = """
+from lakehouse.settings import load_settings
+from lakehouse.spark import spark_session
+from spark_jobs.bronze import read_bronze
+settings = load_settings()
+print(read_bronze(spark_session(settings), settings).select("partition", "offset").distinct().count())
+"""
 
 
 def silver_rows(settings: Settings) -> int:
@@ -66,6 +77,11 @@ def test_live_mode_keeps_flowing_restarts_a_killed_stream_and_loses_nothing(sett
         wait_for(lambda: silver_rows(settings) > at_restart + 300, 240,
                  "silver grows again after the restart")
         assert live.status(settings).children["producer"]["starts"] == 1
+        # the speed DAG's drain steps aside while live mode's streams run
+        skipped = subprocess.run([sys.executable, "-m", "ops", "drain"], cwd=PROJECT_ROOT,
+                                 env=settings_env(settings), capture_output=True, text=True,
+                                 timeout=120)
+        assert skipped.returncode == 99 and "nothing to drain" in skipped.stdout
     finally:
         run_cli(settings, "-m", "ops", "live", "down")
     assert live.status(settings).supervisor_pid is None
@@ -74,7 +90,7 @@ def test_live_mode_keeps_flowing_restarts_a_killed_stream_and_loses_nothing(sett
             os.kill(child["pid"], 0)
 
     # what the stopped streams had not read yet, then every message reconciles
-    run_cli(settings, "-m", "spark_jobs.silver")
+    run_cli(settings, "-m", "ops", "drain")
     values = topic_values(settings)
     assert len(values) > 600
     reasons = {value: quarantine_reason(value) for value in values}
@@ -89,3 +105,5 @@ def test_live_mode_keeps_flowing_restarts_a_killed_stream_and_loses_nothing(sett
         reason for value in values if (reason := reasons[value]) is not None)
     books = catalog.load_table(SILVER_BATCHES_TABLE).scan().to_arrow()
     assert sum(books["input_rows"].to_pylist()) == len(values)
+    bronze_lines = run_cli(settings, "-c", BRONZE_COUNT).stdout.split()[-1]
+    assert int(bronze_lines) == len(values)
