@@ -143,6 +143,23 @@ def airflow_status() -> None:
     typer.echo(f"url: {state.url}")
 
 
+@airflow_app.command("screenshot")
+def airflow_screenshot(
+    dag_id: str = typer.Argument("purchases_gold", help="The DAG whose graph to capture."),
+    out: Path = typer.Option(Path("docs/images/purchases_gold_graph.png"), help="The PNG to write."),
+    run_id: str = typer.Option(None, help="The run to show (default: the latest)."),
+) -> None:
+    """Capture a DAG's graph in Airflow's UI with headless Chromium (Debian's `chromium`),
+    signed in as the generated admin."""
+    from ops.browser import airflow_dag_screenshot
+
+    try:
+        path = airflow_dag_screenshot(load_settings(), dag_id, out, run_id)
+    except Exception as exc:
+        raise _fail(f"screenshot failed: {exc}") from exc
+    typer.echo(f"screenshot: {path}")
+
+
 @airflow_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def airflow_run(ctx: typer.Context) -> None:
     """Run an `airflow` command in the stack's environment, e.g. `lakehouse airflow run dags list`."""

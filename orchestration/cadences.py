@@ -1,7 +1,8 @@
 """The layered cadences of a stream as DAGs, from one factory: a speed layer every 5 minutes, a
 batch layer daily at 02:00 and a serving layer every 10 minutes (UTC). A stream is a parameter:
 `cadence_dags("purchases", {...})` gives the DAGs purchases_speed, purchases_batch and
-purchases_serving, each running its steps in order, each step a project command."""
+purchases_serving, each running its steps in order, each step a project command. They start
+paused: unpause the ones wanted (`lakehouse airflow run dags unpause purchases_speed`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def cadence_dags(stream: str, layers: Mapping[str, Sequence[Step]]) -> dict[str,
             schedule=CADENCES[layer],
             max_active_runs=1,
             catchup=False,
+            # unpaused, each would run at once for its latest interval; a user chooses which run
+            is_paused_upon_creation=True,
             default_args=default_args(),
             tags=[stream, layer],
             doc_md="\n".join(f"- `{step.task_id}`: {step.doc}" for step in steps),

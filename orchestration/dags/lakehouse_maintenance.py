@@ -2,7 +2,8 @@
 expiry and orphan removal (spark_jobs/maintenance.py) for the silver tables, beside the running
 stream (commit conflicts are retried), then for every gold table, in the one-slot pool it
 shares with purchases_gold's write-audit-publish so it never runs between an audit and its
-publish."""
+publish. It starts paused: unpause it in the UI or with
+`lakehouse airflow run dags unpause lakehouse_maintenance`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from orchestration.commands import GOLD_POOL, PROJECT_ROOT, default_args, python
     dag_id="lakehouse_maintenance",
     schedule="0 3 * * *",
     max_active_runs=1,
+    # unpause it to let it run: it rewrites every table, and unpaused it would run at once
+    is_paused_upon_creation=True,
     catchup=False,
     default_args=default_args(),
     tags=["maintenance"],

@@ -37,6 +37,7 @@ gold_fct_purchases = Asset(name="gold.fct_purchases", uri="iceberg://lakehouse/g
     schedule=[silver_purchases],
     max_active_runs=1,
     catchup=False,
+    is_paused_upon_creation=False,
     default_args=default_args(),
     tags=["gold", "write-audit-publish"],
     doc_md=__doc__,

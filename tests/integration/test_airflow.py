@@ -43,6 +43,7 @@ print(json.dumps({
     "dags": {dag_id: {
         "schedule": repr(dag.schedule),
         "max_active_runs": dag.max_active_runs,
+        "paused_upon_creation": dag.is_paused_upon_creation,
         "tasks": {task.task_id: {"command": getattr(task, "bash_command", None),
                                  "pool": task.pool,
                                  "downstream": sorted(task.downstream_task_ids),
@@ -84,6 +85,9 @@ def test_dags_import_without_cycles_and_every_task_command_exists(airflow_settin
                          "purchases_batch", "purchases_serving"}
     gold = dags["purchases_gold"]
     assert gold["max_active_runs"] == 1
+    # gold follows silver from the start; the clock-driven DAGs wait to be unpaused
+    assert {dag_id: dag["paused_upon_creation"] for dag_id, dag in dags.items()} == {
+        dag_id: dag_id != "purchases_gold" for dag_id in dags}
     assert "silver.purchases" in gold["schedule"]
     assert gold["tasks"]["audit_and_publish"]["downstream"] == ["score_anomalies"]
     # gold's writers share the one-slot pool Airflow is started with
