@@ -46,8 +46,16 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Say whether the local broker runs."""
+    """Say whether the local broker runs (exit 3 if not), and live mode and Airflow."""
+    from ops import airflow_stack, live
+
     settings = load_settings()
+    supervisor = live.status(settings).supervisor_pid
+    typer.echo(f"live mode: {'running, supervisor pid ' + str(supervisor) if supervisor else 'not running'}")
+    airflow = airflow_stack.status(settings)
+    running = [name for name, pid in airflow.pids.items() if pid]
+    typer.echo(f"airflow: {'running at ' + airflow.url if airflow.running else 'not running'}"
+               + (f" (only {', '.join(running)})" if running and not airflow.running else ""))
     pid = local_kafka.status(settings)
     if pid is None:
         typer.echo("kafka broker: not running")

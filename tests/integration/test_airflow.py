@@ -1,7 +1,7 @@
 """The purchases_gold DAG on real Airflow 3 (its own venv, SQLite metadata, LocalExecutor):
 its integrity, `airflow dags test` end to end and with a dbt test failing (gold unchanged, the
 run failed, the alert posted), and a real scheduler where a silver commit, and nothing else,
-publishes exactly the new valid events to gold."""
+publishes exactly the new valid events to gold, Airflow restarted mid-run included."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def wait_for(condition, timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
-def test_a_silver_commit_and_nothing_else_publishes_gold_through_the_scheduler(
+def test_a_silver_commit_and_nothing_else_publishes_gold_through_the_scheduler_and_a_restart(
         airflow_settings: Settings):
     settings = airflow_settings
     produce(settings, FIRST, show_progress=False)
@@ -201,13 +201,18 @@ def test_a_silver_commit_and_nothing_else_publishes_gold_through_the_scheduler(
         run_cli(settings, "-m", "spark_jobs.silver")
         now = sorted(silver_event_ids(settings))
         assert len(now) > len(first)
-        waited = wait_for(lambda: _gold_or_empty(settings) == now, 300,
-                          "gold = silver after the new silver commit")
+        # Airflow stopped while that commit's run works, and started again: the run resumes
+        wait_for(lambda: any(run["state"] == "running" for run in dag_runs(settings)[1:]), 120,
+                 "a run for the new silver commit")
+        run_cli(settings, "-m", "ops", "airflow", "down", timeout=120)
+        run_cli(settings, "-m", "ops", "airflow", "up", timeout=300)
+        waited = wait_for(lambda: _gold_or_empty(settings) == now, 420,
+                          "gold = silver after the new silver commit and a restart")
         gold = gold_event_ids(settings)
         assert len(gold) == len(set(gold))
         runs = dag_runs(settings)
         assert runs and all(run["run_id"].startswith("asset_triggered__") for run in runs)
-        print(f"gold published {waited:.0f} s after the silver drain ended")
+        print(f"gold published {waited:.0f} s after Airflow's restart")
     finally:
         run_cli(settings, "-m", "ops", "airflow", "down", timeout=120)
 
