@@ -33,6 +33,14 @@ MAX_BACKOFF_SECONDS = 60.0
 HEALTHY_AFTER_SECONDS = 60.0
 
 
+def next_backoff(previous: float, ran_seconds: float) -> float:
+    """The wait before restarting a child that exited after `ran_seconds`: twice the previous
+    wait (at most MAX_BACKOFF_SECONDS), or FIRST_BACKOFF_SECONDS after a healthy run."""
+    if ran_seconds >= HEALTHY_AFTER_SECONDS:
+        return FIRST_BACKOFF_SECONDS
+    return min(previous * 2, MAX_BACKOFF_SECONDS)
+
+
 def children(settings: Settings) -> dict[str, list[str]]:
     """Each supervised process and its command line: the CLIs README gives."""
     python = sys.executable
@@ -81,8 +89,7 @@ class Child:
                 return
             self.last_exit_code, self.process = code, None
             ran = now - self.started_at
-            self.backoff = (FIRST_BACKOFF_SECONDS if ran >= HEALTHY_AFTER_SECONDS
-                            else min(self.backoff * 2, MAX_BACKOFF_SECONDS))
+            self.backoff = next_backoff(self.backoff, ran)
             self.restart_at = now + self.backoff
             log.warning("child_exited", child=self.name, exit_code=code, ran_seconds=round(ran, 1),
                         restart_in_seconds=self.backoff, log_file=str(self.log_path))
