@@ -429,7 +429,10 @@ def generate(options: GeneratorOptions) -> Iterator[Message]:
     rest_of_burst: deque[dict[str, Any]] = deque()
     for i in range(options.count if options.clock is None else sys.maxsize):
         owed += 2 * options.anomaly_share * rng.random()
-        if rest_of_burst:
+        # With a clock, a burst's later purchases wait until their time comes: sent at once they
+        # would lie up to BURST_WINDOW in the future, past silver's future-time limit.
+        if rest_of_burst and (options.clock is None
+                              or datetime.fromisoformat(rest_of_burst[0]["event_time"]) <= options.clock()):
             event = rest_of_burst.popleft()
             message = _message(event, "anomaly", "burst")
         else:
@@ -450,7 +453,7 @@ def generate(options: GeneratorOptions) -> Iterator[Message]:
                 fewest = min(pattern_events.values())
                 pattern = rng.choice([p for p, n in pattern_events.items() if n == fewest])
                 event, *rest = inject_anomaly(rng, shop, history, event, pattern)
-                rest_of_burst.extend(rest)
+                rest_of_burst = deque(sorted([*rest_of_burst, *rest], key=lambda e: e["event_time"]))
                 owed -= 1 + len(rest)
                 pattern_events[pattern] += 1 + len(rest)
                 message = _message(event, "anomaly", pattern)

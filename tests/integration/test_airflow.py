@@ -161,7 +161,7 @@ def test_dags_test_publishes_gold_and_a_failing_dbt_test_fails_the_run(airflow_s
     output = failed.stdout + failed.stderr
     assert run_states(settings) == ["success", "failed"]
     assert gold_state(settings) == before
-    assert [alert["task_id"] for alert in webhook.received] == ["audit"]
+    assert [alert["task_id"] for alert in webhook.received] == ["audit_and_publish"]
     assert webhook.received[0]["dag_id"] == "purchases_gold"
     assert "lakehouse_alert" in output
 

@@ -232,3 +232,22 @@ def test_version_2_events_carry_the_optional_coupon_on_a_share_of_purchases():
     assert 0.07 < len(with_coupon) / len(events) < 0.13
     assert {e["coupon_code"] for e in with_coupon} <= set(COUPONS)
     assert all(quarantine_reason(m.value) is None for m in messages)
+
+
+def test_with_a_clock_no_event_lies_in_the_future_and_bursts_still_come_within_their_window():
+    """Live mode stamps events with the clock; a burst's later purchases wait for their time
+    (sent at once they lay up to 10 minutes ahead, and silver quarantined them as future)."""
+    now = [datetime(2026, 12, 1, 12, tzinfo=UTC)]
+    options = GeneratorOptions(seed=3, anomaly_share=0.1, clock=lambda: now[0])
+    by_customer: dict[str, list[datetime]] = defaultdict(list)
+    for i, message in zip(range(3000), generate(options), strict=False):
+        now[0] += timedelta(seconds=1)
+        if message.kind != "malformed":
+            event_time = datetime.fromisoformat(json.loads(message.value)["event_time"])
+            assert event_time <= now[0], (i, message.label, event_time, now[0])
+        if message.label == "burst":
+            by_customer[json.loads(message.value)["customer_id"]].append(event_time)
+    full = [times for times in by_customer.values() if len(times) >= BURST_SIZE[0]]
+    assert len(full) >= 3
+    for times in full:
+        assert times == sorted(times)
