@@ -104,6 +104,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         # a task whose process died with Airflow (stopped mid-run) is tried again within a
         # minute of the restart, not five
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        # a task rides out an api-server that is slow to (re)start: its calls to the execution
+        # API back off over about two minutes instead of five tries in a few seconds
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
         # DAG files are parsed again within seconds of a change, not the default 5 minutes
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
@@ -140,6 +143,16 @@ def health(settings: Settings) -> dict[str, str]:
     return {name: (body.get(name) or {}).get("status", "missing") for name in HEALTHY}
 
 
+def wait_answering(settings: Settings, timeout: float = 180.0) -> None:
+    """Wait until the API server answers its health endpoint, whatever the components' state."""
+    @retry(stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
+           retry=retry_if_exception_type(OSError), reraise=True)
+    def probe() -> None:
+        health(settings)
+
+    probe()
+
+
 def wait_healthy(settings: Settings, timeout: float = 180.0) -> None:
     @retry(stop=stop_after_delay(timeout), wait=wait_fixed(1.0),
            retry=retry_if_exception_type(Exception), reraise=True)
@@ -164,10 +177,15 @@ def start(settings: Settings) -> AirflowStatus:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     if not status(settings).running:
         prepare(settings)
-    for name, args in COMPONENTS.items():
-        extra = ("--port", str(settings.airflow_port)) if name == "api-server" else ()
-        _daemon(settings, name).start([str(airflow_bin()), *args, *extra], env=env, cwd=PROJECT_ROOT)
     try:
+        for name, args in COMPONENTS.items():
+            extra = ("--port", str(settings.airflow_port)) if name == "api-server" else ()
+            _daemon(settings, name).start([str(airflow_bin()), *args, *extra], env=env, cwd=PROJECT_ROOT)
+            if name == "api-server":
+                # A task the scheduler starts reports to the api-server's execution API at once
+                # (a few retries over ~5 s); a restarted scheduler that ran first failed the
+                # task it re-queued, and with it a retry.
+                wait_answering(settings)
         wait_healthy(settings)
     except Exception as exc:
         logs = settings.airflow_home / "run"
