@@ -14,7 +14,7 @@ STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
 DEMO_JOBS := producer bronze silver dbt ml summary
 
 .DEFAULT_GOAL := help
-.PHONY: help check-stack setup up live airflow down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
+.PHONY: help check-stack setup up live airflow dashboard down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -77,7 +77,10 @@ live: setup ## live mode: the broker, a producer at LAKEHOUSE_LIVE_RATE/s, bronz
 airflow: setup ## start Apache Airflow on 127.0.0.1:8080 (api-server, scheduler, dag-processor, triggerer); idempotent
 	$(LAKEHOUSE) airflow up
 
-down: $(if $(filter docker,$(STACK)),check-stack) ## stop what `make up`, `make airflow` and `make live` started (STACK=docker keeps the volumes)
+dashboard: setup ## the dashboard on 127.0.0.1:8501 (sales, products, anomalies, pipeline health); idempotent
+	$(LAKEHOUSE) dashboard up
+
+down: $(if $(filter docker,$(STACK)),check-stack) ## stop what `make up`, `make live`, `make airflow` and `make dashboard` started (STACK=docker keeps the volumes)
 ifeq ($(STACK),docker)
 	$(COMPOSE) down
 else

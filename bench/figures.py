@@ -27,7 +27,8 @@ class Size:
     orchestration_rounds: int = 6
     orchestration_events: int = 500
     # The stages a run of this size measures (`--only` picks others).
-    stages: tuple[str, ...] = ("producer", "drains", "dbt", "ml", "freshness", "orchestration")
+    stages: tuple[str, ...] = ("producer", "drains", "dbt", "ml", "dashboard", "freshness",
+                               "orchestration")
 
 
 SIZES = {

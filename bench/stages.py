@@ -281,6 +281,29 @@ def measure_ml(bench: Bench) -> None:
     bench.report.details["ml"] = {"trained": trained, "scored": scored}
 
 
+def measure_dashboard(bench: Bench) -> None:
+    """Seconds from asking for each dashboard page in headless Chromium to its last element
+    rendered, on the backlog's gold and silver with cold caches (a new server), beside a
+    pyiceberg scan of gold.fct_purchases, which the first page reads."""
+    served = replace_settings(bench.settings, dashboard_port=_free_port())
+    bench.say("dashboard: every page in headless Chromium, first render with cold caches")
+    bench.run("dashboard up", python("-m", "ops", "dashboard", "up"), served)
+    try:
+        bench.run("dashboard pages", python("-m", "ops", "dashboard", "screenshot"), served)
+    finally:
+        bench.run("dashboard down", python("-m", "ops", "dashboard", "down"), served)
+    rendered = json.loads((served.reports_dir / "dashboard" / "render.json").read_text())
+    started = time.monotonic()
+    rows = iceberg_catalog(served).load_table(GOLD_FACT_TABLE).scan().to_arrow().num_rows
+    scan = time.monotonic() - started
+    for page, figures in rendered.items():
+        bench.add(Figure(f"dashboard {page} page first render", "s", figures["seconds_to_render"],
+                         "pyiceberg scan of gold.fct_purchases", scan,
+                         note=f"{rows} gold rows; pages in order, the first pays the server's start"))
+    bench.report.details["dashboard"] = {"pages": rendered, "gold_rows": rows,
+                                         "gold_scan_seconds": round(scan, 2)}
+
+
 def measure_freshness(bench: Bench) -> None:
     """Silver with the processing-time trigger on a topic and catalog of their own; a producer
     at a steady rate; a catalog poller and a plain Kafka consumer note when rows arrive."""
@@ -439,8 +462,8 @@ def stack_memory(bench: Bench) -> None:
 
 
 STAGES: tuple[Callable[[Bench], None], ...] = (
-    measure_producer, measure_drains, measure_dbt, measure_ml, measure_freshness,
-    measure_orchestration,
+    measure_producer, measure_drains, measure_dbt, measure_ml, measure_dashboard,
+    measure_freshness, measure_orchestration,
 )
 
 

@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     live_rate: float = 20.0
     live_trigger_interval: str = "5 seconds"
 
+    # ---- the dashboard (`make dashboard`)
+    # Streamlit serves it on 127.0.0.1 at this port.
+    dashboard_port: int = 8501
+    # Seconds a query's result is reused before the dashboard reads the tables again.
+    dashboard_cache_seconds: float = 60.0
+    # Silver is amber from this many hours without a commit (or a new event), red from the
+    # second: the silver source's freshness in dbt (warn_after, error_after; a test keeps them equal).
+    freshness_warn_hours: float = 6.0
+    freshness_error_hours: float = 24.0
+
     # ---- the `aws` profile: the Terraform outputs of the same names (docs/aws.md)
     aws_region: str = "eu-west-1"
     bronze_s3: str | None = None

@@ -32,10 +32,12 @@ def up() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop what the local stack started, by pid: live mode, Airflow, then the broker."""
-    from ops import airflow_stack, live
+    """Stop what the local stack started, by pid: the dashboard, live mode, Airflow, then the broker."""
+    from ops import airflow_stack, dashboard_server, live
 
     settings = load_settings()
+    if dashboard_server.stop(settings):
+        typer.echo("dashboard stopped")
     if live.stop(settings):
         typer.echo("live mode stopped")
     if stopped_airflow := airflow_stack.stop(settings):
@@ -46,10 +48,12 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Say whether the local broker runs (exit 3 if not), and live mode and Airflow."""
-    from ops import airflow_stack, live
+    """Say whether the local broker runs (exit 3 if not), and live mode, Airflow and the dashboard."""
+    from ops import airflow_stack, dashboard_server, live
 
     settings = load_settings()
+    dashboard = dashboard_server.status(settings)
+    typer.echo(f"dashboard: {'running at ' + dashboard.url if dashboard.pid else 'not running'}")
     supervisor = live.status(settings).supervisor_pid
     typer.echo(f"live mode: {'running, supervisor pid ' + str(supervisor) if supervisor else 'not running'}")
     airflow = airflow_stack.status(settings)
@@ -178,6 +182,75 @@ def airflow_run(ctx: typer.Context) -> None:
     settings = load_settings()
     raise typer.Exit(subprocess.call([str(airflow_stack.airflow_bin()), *ctx.args],
                                      env=airflow_stack.airflow_env(settings)))
+
+
+dashboard_app = typer.Typer(no_args_is_help=True, help="The Streamlit dashboard on 127.0.0.1 "
+                            "(dashboard/, ops/dashboard_server.py).")
+app.add_typer(dashboard_app, name="dashboard")
+
+
+@dashboard_app.command("up")
+def dashboard_up() -> None:
+    """Serve the dashboard unless it runs; wait until it answers; print its URL. Idempotent."""
+    from ops import dashboard_server
+
+    settings = load_settings()
+    try:
+        state = dashboard_server.start(settings)
+    except dashboard_server.DashboardError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"dashboard running: {state.url} (pid {state.pid}, log {state.log_path})")
+
+
+@dashboard_app.command("down")
+def dashboard_down() -> None:
+    """Stop the dashboard `dashboard up` started."""
+    from ops import dashboard_server
+
+    stopped = dashboard_server.stop(load_settings())
+    typer.echo("dashboard stopped" if stopped else "dashboard was not running")
+
+
+@dashboard_app.command("status")
+def dashboard_status() -> None:
+    """Say whether the dashboard runs (exit 3 if not)."""
+    from ops import dashboard_server
+
+    state = dashboard_server.status(load_settings())
+    if state.pid is None:
+        typer.echo("dashboard: not running")
+        raise typer.Exit(3)
+    typer.echo(f"dashboard: running at {state.url}, pid {state.pid}")
+
+
+@dashboard_app.command("screenshot")
+def dashboard_screenshot(
+    out: Path = typer.Option(None, help="The folder for the PNGs and render.json "
+                             "(default: $LAKEHOUSE_HOME/reports/dashboard)."),
+) -> None:
+    """Load every page of the running dashboard in headless Chromium (Debian's `chromium`): a
+    full-page PNG of each, and each page's seconds to render in render.json."""
+    import json
+
+    from ops import dashboard_server
+    from ops.browser import dashboard_pages
+
+    settings = load_settings()
+    if dashboard_server.status(settings).pid is None:
+        raise _fail("the dashboard is not running: start it with `make dashboard`")
+    folder = out or settings.reports_dir / "dashboard"
+    try:
+        captures = dashboard_pages(dashboard_server.url(settings), folder)
+    except Exception as exc:
+        raise _fail(f"screenshot failed: {exc}") from exc
+    report = {c.page: {"seconds_to_render": c.seconds, "exceptions": c.exceptions,
+                       "screenshot": str(c.screenshot)} for c in captures}
+    (folder / "render.json").write_text(json.dumps(report, indent=2))
+    for capture in captures:
+        typer.echo(f"{capture.page}: rendered in {capture.seconds:.1f} s, {capture.screenshot}"
+                   + (f", {len(capture.exceptions)} exception(s)" if capture.exceptions else ""))
+    if any(c.exceptions for c in captures):
+        raise typer.Exit(1)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
