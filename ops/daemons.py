@@ -108,4 +108,10 @@ def _gone(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return True
-    return state in ("Z", "X")
+    if state not in ("Z", "X"):
+        return False
+    try:  # it may have exited between the two looks: collect it if it is ours
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return True
