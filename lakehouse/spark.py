@@ -42,7 +42,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
 
 def java_options(settings: Settings) -> list[str]:
     """The driver JVM's options."""
-    options = [f"-Dderby.system.home={settings.home / 'derby'}"]
+    # Silver's classification compiles to one method of ~15 KB of bytecode; HotSpot leaves
+    # methods over 8 KB to the interpreter unless told otherwise (docs/benchmarks.md, change 20).
+    options = [f"-Dderby.system.home={settings.home / 'derby'}", "-XX:-DontCompileHugeMethods"]
     if settings.spark_class_sharing and settings.spark_class_archive.is_file():
         options.append(f"-XX:SharedArchiveFile={settings.spark_class_archive}")
     if settings.profile == "aws" and settings.aws_endpoint_url:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -120,18 +121,24 @@ def _any(checks: list[Column]) -> Column:
     return functools.reduce(operator.or_, checks)
 
 
-def quarantine_reason(max_future_skew_seconds: float) -> Column:
-    """The first contract failure of a message as a reason code, or null when it is valid.
+def _reason_segments() -> tuple[list[Column], list[FieldSpec]]:
+    """The first contract failure of a message as a reason code, in pieces: one CASE per run of
+    rules between two future-time rules, and the timestamp fields whose future-time rule sits
+    between them. `reason` = the first non-null of segment 0, future(field 0), segment 1, ...
 
     Rules in contract order (size, UTF-8, JSON object, then per field missing / wrong type /
     out of range, then the total), over the columns `value` (bytes), `payload` (the value
-    parsed as a variant) and the two projections above."""
-    rules: list[tuple[Column, Column]] = [
+    parsed as a variant) and the two projections above. The future-time rules are left out
+    of the heavy CASEs because their horizon changes with every batch: as a literal in the
+    generated code it made each batch compile the whole classification anew."""
+    segments: list[list[tuple[Column, Column]]] = [[
         (F.octet_length("value") > contract.MAX_MESSAGE_BYTES, F.lit(Reason.OVERSIZED)),
         (~F.expr("is_valid_utf8(value)"), F.lit(Reason.NOT_UTF8)),
         (F.col("payload").isNull() | ~F.col("_kind").startswith("OBJECT"), F.lit(Reason.NOT_JSON)),
-    ]
+    ]]
+    timestamps: list[FieldSpec] = []
     for spec in contract.fields():
+        rules = segments[-1]
         value = F.col(_value(spec))
         missing = value.isNull() | F.expr(f"is_variant_null({_value(spec)})")
         if spec.required:
@@ -147,23 +154,35 @@ def quarantine_reason(max_future_skew_seconds: float) -> Column:
         if out_of_range is not None:
             rules.append((present & out_of_range, F.lit(f"{Reason.OUT_OF_RANGE}:{spec.name}")))
         if spec.is_timestamp:
-            horizon = F.current_timestamp() + F.make_dt_interval(
-                secs=F.lit(max_future_skew_seconds))
-            rules.append((present & (F.col(typed_column(spec)) > horizon), F.lit(Reason.FUTURE_EVENT_TIME)))
-    rules.append(
+            timestamps.append(spec)
+            segments.append([])
+    segments[-1].append(
         (F.abs(F.col(TOTAL_GAP)) > F.lit(contract.TOTAL_AMOUNT_TOLERANCE), F.lit(Reason.TOTAL_MISMATCH))
     )
+    return [_first_of(rules) if rules else F.lit(None).cast("string") for rules in segments], timestamps
+
+
+def _first_of(rules: list[tuple[Column, Column]]) -> Column:
     reason = F.when(*rules[0])
     for condition, code in rules[1:]:
         reason = reason.when(condition, code)
     return reason
 
 
+def _segment(i: int) -> str:
+    return f"_reason_{i}"
+
+
+def batch_horizon(max_future_skew_seconds: float, now: datetime | None = None) -> datetime:
+    """The latest event time a batch accepts: its start plus the allowed clock skew."""
+    return (now or datetime.now(UTC)) + timedelta(seconds=max_future_skew_seconds)
+
+
 class ContractCheck:
     """The contract as Spark columns, built once per job: building the few hundred column
     expressions takes about half a second, which every micro-batch would pay again."""
 
-    def __init__(self, max_future_skew_seconds: float) -> None:
+    def __init__(self) -> None:
         specs = contract.fields()
         small_utf8 = (F.octet_length("value") <= contract.MAX_MESSAGE_BYTES) & F.expr(
             "is_valid_utf8(value)"
@@ -179,21 +198,33 @@ class ContractCheck:
         ]
         self.values = _field_values(specs)
         self.types = _field_types(specs)
-        self.reason = quarantine_reason(max_future_skew_seconds).alias("reason")
+        segments, self.timestamps = _reason_segments()
+        self.segments = [column.alias(_segment(i)) for i, column in enumerate(segments)]
         self.scratch = ["_kind", TOTAL_GAP, *(name for spec in specs for name in (
             _value(spec), _kind(spec), _number(spec), _text(spec)))]
 
-    def classify(self, kafka_records: DataFrame) -> DataFrame:
+    def check(self, kafka_records: DataFrame) -> DataFrame:
         """Kafka records -> the same records with `payload` (variant), each field typed
-        (`_typed_<field>`, null when it does not cast) and `reason` (null = valid)."""
+        (`_typed_<field>`, null when it does not cast) and the reason's pieces: the heavy part,
+        the same plan for every batch. `with_reason` finishes it."""
         checked = (
             kafka_records.select(*self.record)
             .select("*", *self.values)
             .select("*", *self.types)
-            .select("*", self.reason)
+            .select("*", *self.segments)
         )
         # The batch is kept (`materialized`): keep only what the writes read (the variants are wide).
         return checked.drop(*self.scratch)
+
+    def with_reason(self, checked: DataFrame, horizon: datetime) -> DataFrame:
+        """`check`'s output with `reason` (null = valid): the pieces in contract order, the
+        future-time rules against `horizon`, the batch's pinned limit."""
+        pieces: list[Column] = [F.col(_segment(0))]
+        for i, spec in enumerate(self.timestamps, start=1):
+            pieces.append(F.when(F.col(typed_column(spec)) > F.lit(horizon), F.lit(Reason.FUTURE_EVENT_TIME)))
+            pieces.append(F.col(_segment(i)))
+        return checked.withColumn("reason", F.coalesce(*pieces)).drop(
+            *(_segment(i) for i in range(len(self.segments))))
 
 
 def classify(
@@ -201,7 +232,8 @@ def classify(
     max_future_skew_seconds: float = DEFAULT_MAX_FUTURE_SKEW_SECONDS,
 ) -> DataFrame:
     """Kafka records -> the same records with `payload` (variant) and `reason` (null = valid)."""
-    return ContractCheck(max_future_skew_seconds).classify(kafka_records)
+    check = ContractCheck()
+    return check.with_reason(check.check(kafka_records), batch_horizon(max_future_skew_seconds))
 
 
 def to_silver_rows(classified: DataFrame, pii_salt: str) -> DataFrame:

@@ -5,7 +5,7 @@ with its reason and Kafka coordinates; one row per micro-batch -> `silver.purcha
 Exactly once: each micro-batch commits to each table with the query id and batch id in the
 snapshot summary, and a replayed batch skips a table that already holds its commit. A purchase
 is a duplicate when silver already holds its event_id from another Kafka message (within the
-batch's event-time range, so the check prunes to the days it touches).
+hours of the batch's event times, so the check prunes to the days and files it touches).
 
     spark-submit --jars "$(ls .jars/spark/*.jar | paste -sd,)" spark_jobs/silver.py --help
 """

@@ -91,29 +91,33 @@ def evolve_silver(spark: SparkSession) -> list[str]:
     return added
 
 
-def already_committed(spark: SparkSession, table: str, query_id: str, batch_id: int) -> bool:
+def committed_summary(spark: SparkSession, table: str, query_id: str,
+                      batch_id: int) -> dict[str, str] | None:
+    """The snapshot summary of this (query, batch)'s commit to `table`, None if it has none."""
     found = spark.sql(
-        f"select 1 from {table}.snapshots "
+        f"select summary from {table}.snapshots "
         f"where summary['{COMMIT_QUERY_ID}'] = '{query_id}' "
         f"and summary['{COMMIT_BATCH_ID}'] = '{batch_id}' limit 1"
-    )
-    return bool(found.take(1))
+    ).take(1)
+    return dict(found[0].summary) if found else None
 
 
 def append_once(df: DataFrame, table: str, query_id: str, batch_id: int,
-                may_be_replay: bool = True) -> bool:
-    """Append `df` to `table` unless this (query, batch) already committed there. Only a
-    run's first batch can be a replay (Spark re-runs the batch a crash interrupted), so the
-    caller says whether to look."""
-    if may_be_replay and already_committed(df.sparkSession, table, query_id, batch_id):
+                may_be_replay: bool = True, properties: dict[str, str] | None = None) -> bool:
+    """Append `df` to `table` unless this (query, batch) already committed there, with
+    `properties` in the snapshot summary beside the commit's ids. Only a run's first batch can
+    be a replay (Spark re-runs the batch a crash interrupted), so the caller says whether to look."""
+    if may_be_replay and committed_summary(df.sparkSession, table, query_id, batch_id) is not None:
         log.info("batch_already_committed", table=table, batch_id=batch_id)
         return False
-    (
+    writer = (
         df.writeTo(table)
         .option(f"snapshot-property.{COMMIT_QUERY_ID}", query_id)
         .option(f"snapshot-property.{COMMIT_BATCH_ID}", str(batch_id))
-        .append()
     )
+    for key, value in (properties or {}).items():
+        writer = writer.option(f"snapshot-property.{key}", value)
+    writer.append()
     return True
 
 

@@ -4,20 +4,28 @@ books, and commit each table exactly once."""
 from __future__ import annotations
 
 import functools
+import json
 import operator
 import threading
 import time
 from dataclasses import asdict
+from datetime import datetime, timedelta
 
-from pyspark.sql import DataFrame, Row, Window
+from pyspark.sql import Column, DataFrame, Row, Window
 from pyspark.sql import functions as F
 
 from lakehouse import contract
 from lakehouse.logs import get_logger
 from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings
 from lakehouse.spark import materialized, quiet_release_warnings, release
-from spark_jobs.contract_checks import ContractCheck, to_quarantine_rows, to_silver_rows, typed_column
-from spark_jobs.silver_tables import BatchBooks, append_once
+from spark_jobs.contract_checks import (
+    ContractCheck,
+    batch_horizon,
+    to_quarantine_rows,
+    to_silver_rows,
+    typed_column,
+)
+from spark_jobs.silver_tables import BatchBooks, append_once, committed_summary
 
 log = get_logger("silver")
 
@@ -48,9 +56,33 @@ def mark_new_events(silver_rows: DataFrame, existing: DataFrame) -> DataFrame:
     )
 
 
+def hour_ranges(hours: list[datetime], max_ranges: int = 32) -> list[tuple[datetime, datetime]]:
+    """The hours a batch's events fall in as [start, end) ranges, consecutive hours merged;
+    past `max_ranges` the narrowest gaps are closed, so the filter stays short (pure)."""
+    hour = timedelta(hours=1)
+    ranges: list[list[datetime]] = []
+    for start in sorted(set(hours)):
+        if ranges and ranges[-1][1] >= start:
+            ranges[-1][1] = max(ranges[-1][1], start + hour)
+        else:
+            ranges.append([start, start + hour])
+    while len(ranges) > max(max_ranges, 1):
+        i = min(range(len(ranges) - 1), key=lambda j: ranges[j + 1][0] - ranges[j][1])
+        ranges[i:i + 2] = [[ranges[i][0], ranges[i + 1][1]]]
+    return [(start, end) for start, end in ranges]
+
+
+def in_ranges(column: str, ranges: list[tuple[datetime, datetime]]) -> Column:
+    """`column` within one of `ranges` ([start, end)); Iceberg prunes partitions and files on it."""
+    if not ranges:
+        return F.lit(False)
+    return functools.reduce(operator.or_, [
+        (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end)) for start, end in ranges])
+
+
 def batch_stats(classified: DataFrame) -> Row:
     """A batch's figures in one pass: input_rows, min_offset, max_offset, valid_rows and the
-    valid rows' min_event_time and max_event_time (one Spark job instead of five)."""
+    hours of the valid rows' event times (one Spark job instead of five)."""
     valid = F.col("reason").isNull()
     event_time = F.col(typed_column(next(spec for spec in contract.fields() if spec.name == "event_time")))
     return classified.agg(
@@ -58,17 +90,25 @@ def batch_stats(classified: DataFrame) -> Row:
         F.min("kafka_offset").alias("min_offset"),
         F.max("kafka_offset").alias("max_offset"),
         F.count(F.when(valid, 1)).alias("valid_rows"),
-        F.min(F.when(valid, event_time)).alias("min_event_time"),
-        F.max(F.when(valid, event_time)).alias("max_event_time"),
+        F.collect_set(F.when(valid, F.date_trunc("hour", event_time))).alias("hours"),
     ).first()
+
+
+# Every commit of a batch carries its books and its future-time horizon in the snapshot summary:
+# a replay takes them from the first commit it finds instead of recomputing them against tables
+# that may already hold the batch's rows, or against a later clock.
+COMMIT_BOOKS = "lakehouse.books"
+COMMIT_HORIZON = "lakehouse.horizon"
+BATCH_TABLES = (SILVER_TABLE, QUARANTINE_TABLE, SILVER_BATCHES_TABLE)
 
 
 class SilverBatchWriter:
     """The foreachBatch function: classify, deduplicate, and commit each table exactly once.
 
-    The books are computed first and committed first; then quarantine, then silver. A batch
-    Spark replays after a crash recomputes the same rows (the tables it has not committed to
-    yet are unchanged) and skips every table that already holds its commit."""
+    Silver commits first (what readers wait for), then quarantine, then the books' row; each
+    commit carries the batch's books and horizon. A batch Spark replays after a crash reads
+    them back from a commit it made, recomputes the same rows against the same horizon, and
+    writes only the tables that do not hold its commit yet."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -86,64 +126,74 @@ class SilverBatchWriter:
         self._query_started.wait()
         query_id = self._query_id or ""
         started = time.monotonic()
+        spark = batch.sparkSession
         if self._check is None:
-            self._check = ContractCheck(self.settings.max_future_skew_seconds)
+            self._check = ContractCheck()
             # The optimizer's constraint propagation walks every alias of the typed fields
             # through each projection and join; with a contract this wide it runs for minutes
             # and out of memory. The batch's plans gain nothing from the inferred filters.
-            batch.sparkSession.conf.set("spark.sql.constraintPropagation.enabled", "false")
-            quiet_release_warnings(batch.sparkSession)
+            spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
+            quiet_release_warnings(spark)
         may_be_replay = self._last_batch_id is None or batch_id <= self._last_batch_id
-        classified = materialized(self._check.classify(batch))
+        done = ({table: summary for table in BATCH_TABLES
+                 if (summary := committed_summary(spark, table, query_id, batch_id)) is not None}
+                if may_be_replay else {})
+        pinned = next(iter(done.values()), None)
+        horizon = (datetime.fromisoformat(pinned[COMMIT_HORIZON]) if pinned
+                   else batch_horizon(self.settings.max_future_skew_seconds))
+        checked = materialized(self._check.check(batch))
         try:
-            books = self._write(classified, query_id, batch_id, started, may_be_replay)
+            classified = self._check.with_reason(checked, horizon)
+            books = self._write(classified, query_id, batch_id, started, horizon, done)
         finally:
-            release(classified)
+            release(checked)
         self._last_batch_id = batch_id
-        # books.seconds ends where the books are written, before the three commits (the books'
-        # own row is one of them); with_commits_seconds is the whole batch function.
+        # books.seconds ends where the books are known, before the commits; with_commits_seconds
+        # is the whole batch function.
         log.info("silver_batch", **asdict(books),
                  with_commits_seconds=round(time.monotonic() - started, 3))
 
-    def _write(self, classified: DataFrame, query_id: str, batch_id: int,
-               started: float, may_be_replay: bool) -> BatchBooks:
+    def _write(self, classified: DataFrame, query_id: str, batch_id: int, started: float,
+               horizon: datetime, done: dict[str, dict[str, str]]) -> BatchBooks:
         spark = classified.sparkSession
         stats = batch_stats(classified)
         input_rows, valid_rows = stats["input_rows"], stats["valid_rows"]
         in_offsets = (F.col("kafka_offset").between(stats["min_offset"], stats["max_offset"])
                       if input_rows else F.lit(False))
 
-        failing = to_quarantine_rows(classified)
-        quarantine = None
-        quarantined_rows = 0
-        if input_rows > valid_rows:
+        quarantine = marked = None
+        quarantined_rows = present_valid = silver_rows = 0
+        if input_rows > valid_rows and QUARANTINE_TABLE not in done:
             quarantine = materialized(without_messages_in(
-                failing, spark.table(QUARANTINE_TABLE).where(in_offsets)))
+                to_quarantine_rows(classified), spark.table(QUARANTINE_TABLE).where(in_offsets)))
             quarantined_rows = quarantine.count()
-
-        marked = None
-        present_valid = silver_rows = 0
-        if valid_rows:
-            existing = spark.table(SILVER_TABLE).where(
-                F.col("event_time").between(stats["min_event_time"], stats["max_event_time"]))
+        if valid_rows and SILVER_TABLE not in done:
+            # Only the hours the batch's events fall in: a re-sent event carries its first
+            # event_time, and the batch's whole event-time span reaches back to the backlog's start.
+            existing = spark.table(SILVER_TABLE).where(in_ranges("event_time", hour_ranges(stats["hours"])))
             marked = materialized(mark_new_events(
                 to_silver_rows(classified, self.settings.pii_salt), existing))
             counts = marked.agg(F.count(F.when(F.col("_present"), 1)).alias("present"),
                                 F.count(F.when(F.col("_new"), 1)).alias("new")).first()
             present_valid, silver_rows = counts["present"], counts["new"]
 
-        present = (input_rows - valid_rows - quarantined_rows) + present_valid
-        books = BatchBooks(query_id, batch_id, input_rows, silver_rows, quarantined_rows,
-                           input_rows - silver_rows - quarantined_rows - present, present,
-                           round(time.monotonic() - started, 3))
-        append_once(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id, may_be_replay)
-        if quarantine is not None:
-            if quarantined_rows:
-                append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id, may_be_replay)
-            release(quarantine)
+        if done:
+            books = BatchBooks(**json.loads(next(iter(done.values()))[COMMIT_BOOKS]))
+        else:
+            present = (input_rows - valid_rows - quarantined_rows) + present_valid
+            books = BatchBooks(query_id, batch_id, input_rows, silver_rows, quarantined_rows,
+                               input_rows - silver_rows - quarantined_rows - present, present,
+                               round(time.monotonic() - started, 3))
+        properties = {COMMIT_BOOKS: json.dumps(asdict(books)), COMMIT_HORIZON: horizon.isoformat()}
         if marked is not None:
-            if silver_rows:
+            if books.silver_rows:
                 new_rows = marked.where("_new").drop("_present", "_new")
-                append_once(new_rows, SILVER_TABLE, query_id, batch_id, may_be_replay)
+                append_once(new_rows, SILVER_TABLE, query_id, batch_id, False, properties)
             release(marked)
+        if quarantine is not None:
+            if books.quarantined_rows:
+                append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id, False, properties)
+            release(quarantine)
+        if SILVER_BATCHES_TABLE not in done:
+            append_once(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id, False, properties)
         return books

@@ -1,12 +1,13 @@
 """The silver job's Spark transforms on small in-memory DataFrames (real Spark, no broker)."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from contract_oracle import quarantine_reason
 from pyspark.sql import functions as F
 
+from lakehouse.contract import Reason
 from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE
 from lakehouse.spark import materialized, release
 from producer.events import GeneratorOptions, encode, generate
@@ -88,6 +89,52 @@ def test_a_replayed_batch_commits_nothing_twice(spark, spark_settings):
     second = spark.table(SILVER_BATCHES_TABLE).where("query_id = 'query-1' and batch_id = 1").first()
     assert second.silver_rows == 0
     assert second.duplicates_dropped == sum(m.kind != "malformed" for m in messages[:40])
+
+
+def test_a_batch_replayed_after_a_crash_between_commits_keeps_its_books_and_its_time_limit(
+        spark, spark_settings, monkeypatch):
+    """The first attempt commits silver and dies before quarantine; the replay runs later, when
+    the clock would let the future event in. It is quarantined as the first attempt decided,
+    silver gets nothing twice, and the books are the first attempt's."""
+    import spark_jobs.silver_writer as silver_writer
+
+    create_tables(spark)
+    generated = list(generate(GeneratorOptions(count=50, seed=34, malformed_share=0.1)))
+    first_valid = next(m for m in generated if m.kind == "valid")
+    messages = [first_valid, *(m for m in generated if m is not first_valid)]
+    ahead = json.loads(messages[0].value) | {
+        "event_time": (datetime.now(UTC) + timedelta(minutes=20)).isoformat()}
+    values = [json.dumps(ahead).encode(), *(m.value for m in messages[1:])]
+    batch = kafka_frame(spark, values, topic="crash")
+    real_append = silver_writer.append_once
+
+    def crash_after_silver(df, table, *args, **kwargs):
+        if table != SILVER_TABLE:
+            raise RuntimeError("killed between commits")
+        return real_append(df, table, *args, **kwargs)
+
+    monkeypatch.setattr(silver_writer, "append_once", crash_after_silver)
+    first = SilverBatchWriter(spark_settings)  # 5 minutes' skew: 20 minutes ahead is future
+    first.query_started("query-crash")
+    with pytest.raises(RuntimeError, match="between commits"):
+        first(batch, 0)
+    monkeypatch.setattr(silver_writer, "append_once", real_append)
+    silver = spark.table(SILVER_TABLE).where("kafka_topic = 'crash'")
+    committed = silver.count()
+    assert committed == sum(m.kind != "malformed" for m in messages[1:]) > 0
+
+    later = SilverBatchWriter(spark_settings.model_copy(update={"max_future_skew_seconds": 3600.0}))
+    later.query_started("query-crash")
+    later(batch, 0)
+    assert silver.count() == committed
+    quarantined = spark.table(QUARANTINE_TABLE).where("kafka_topic = 'crash'")
+    reasons = {r.kafka_offset: r.reason for r in quarantined.collect()}
+    assert reasons[0] == Reason.FUTURE_EVENT_TIME
+    assert len(reasons) == 1 + sum(m.kind == "malformed" for m in messages[1:])
+    books = spark.table(SILVER_BATCHES_TABLE).where("query_id = 'query-crash'").collect()
+    assert len(books) == 1
+    assert (books[0].silver_rows, books[0].quarantined_rows, books[0].already_present) == (
+        committed, len(reasons), 0)
 
 
 def test_a_materialized_batch_is_computed_once_and_released(spark):
