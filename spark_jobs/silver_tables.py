@@ -102,23 +102,18 @@ def committed_summary(spark: SparkSession, table: str, query_id: str,
     return dict(found[0].summary) if found else None
 
 
-def append_once(df: DataFrame, table: str, query_id: str, batch_id: int,
-                may_be_replay: bool = True, properties: dict[str, str] | None = None) -> bool:
-    """Append `df` to `table` unless this (query, batch) already committed there, with
-    `properties` in the snapshot summary beside the commit's ids. Only a run's first batch can
-    be a replay (Spark re-runs the batch a crash interrupted), so the caller says whether to look."""
-    if may_be_replay and committed_summary(df.sparkSession, table, query_id, batch_id) is not None:
-        log.info("batch_already_committed", table=table, batch_id=batch_id)
-        return False
+def append_batch(df: DataFrame, table: str, query_id: str, batch_id: int,
+                 properties: dict[str, str]) -> None:
+    """Append `df` to `table` as this (query, batch)'s commit: its ids and `properties` in the
+    snapshot summary, where `committed_summary` finds them on a replay."""
     writer = (
         df.writeTo(table)
         .option(f"snapshot-property.{COMMIT_QUERY_ID}", query_id)
         .option(f"snapshot-property.{COMMIT_BATCH_ID}", str(batch_id))
     )
-    for key, value in (properties or {}).items():
+    for key, value in properties.items():
         writer = writer.option(f"snapshot-property.{key}", value)
     writer.append()
-    return True
 
 
 # The books' Python field types as the table's column types.

@@ -25,7 +25,7 @@ from spark_jobs.contract_checks import (
     to_silver_rows,
     typed_column,
 )
-from spark_jobs.silver_tables import BatchBooks, append_once, committed_summary
+from spark_jobs.silver_tables import BatchBooks, append_batch, committed_summary
 
 log = get_logger("silver")
 
@@ -138,13 +138,16 @@ class SilverBatchWriter:
         done = ({table: summary for table in BATCH_TABLES
                  if (summary := committed_summary(spark, table, query_id, batch_id)) is not None}
                 if may_be_replay else {})
-        pinned = next(iter(done.values()), None)
+        if done:
+            log.info("batch_already_committed", tables=sorted(done), batch_id=batch_id)
+        # A commit made before the books and the horizon rode in the summary has neither.
+        pinned = next((summary for summary in done.values() if COMMIT_HORIZON in summary), None)
         horizon = (datetime.fromisoformat(pinned[COMMIT_HORIZON]) if pinned
                    else batch_horizon(self.settings.max_future_skew_seconds))
         checked = materialized(self._check.check(batch))
         try:
             classified = self._check.with_reason(checked, horizon)
-            books = self._write(classified, query_id, batch_id, started, horizon, done)
+            books = self._write(classified, query_id, batch_id, started, horizon, done, pinned)
         finally:
             release(checked)
         self._last_batch_id = batch_id
@@ -154,7 +157,8 @@ class SilverBatchWriter:
                  with_commits_seconds=round(time.monotonic() - started, 3))
 
     def _write(self, classified: DataFrame, query_id: str, batch_id: int, started: float,
-               horizon: datetime, done: dict[str, dict[str, str]]) -> BatchBooks:
+               horizon: datetime, done: dict[str, dict[str, str]],
+               pinned: dict[str, str] | None) -> BatchBooks:
         spark = classified.sparkSession
         stats = batch_stats(classified)
         input_rows, valid_rows = stats["input_rows"], stats["valid_rows"]
@@ -177,8 +181,8 @@ class SilverBatchWriter:
                                 F.count(F.when(F.col("_new"), 1)).alias("new")).first()
             present_valid, silver_rows = counts["present"], counts["new"]
 
-        if done:
-            books = BatchBooks(**json.loads(next(iter(done.values()))[COMMIT_BOOKS]))
+        if pinned:
+            books = BatchBooks(**json.loads(pinned[COMMIT_BOOKS]))
         else:
             present = (input_rows - valid_rows - quarantined_rows) + present_valid
             books = BatchBooks(query_id, batch_id, input_rows, silver_rows, quarantined_rows,
@@ -188,12 +192,12 @@ class SilverBatchWriter:
         if marked is not None:
             if books.silver_rows:
                 new_rows = marked.where("_new").drop("_present", "_new")
-                append_once(new_rows, SILVER_TABLE, query_id, batch_id, False, properties)
+                append_batch(new_rows, SILVER_TABLE, query_id, batch_id, properties)
             release(marked)
         if quarantine is not None:
             if books.quarantined_rows:
-                append_once(quarantine, QUARANTINE_TABLE, query_id, batch_id, False, properties)
+                append_batch(quarantine, QUARANTINE_TABLE, query_id, batch_id, properties)
             release(quarantine)
         if SILVER_BATCHES_TABLE not in done:
-            append_once(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id, False, properties)
+            append_batch(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id, properties)
         return books

@@ -106,19 +106,19 @@ def test_a_batch_replayed_after_a_crash_between_commits_keeps_its_books_and_its_
         "event_time": (datetime.now(UTC) + timedelta(minutes=20)).isoformat()}
     values = [json.dumps(ahead).encode(), *(m.value for m in messages[1:])]
     batch = kafka_frame(spark, values, topic="crash")
-    real_append = silver_writer.append_once
+    real_append = silver_writer.append_batch
 
     def crash_after_silver(df, table, *args, **kwargs):
         if table != SILVER_TABLE:
             raise RuntimeError("killed between commits")
         return real_append(df, table, *args, **kwargs)
 
-    monkeypatch.setattr(silver_writer, "append_once", crash_after_silver)
+    monkeypatch.setattr(silver_writer, "append_batch", crash_after_silver)
     first = SilverBatchWriter(spark_settings)  # 5 minutes' skew: 20 minutes ahead is future
     first.query_started("query-crash")
     with pytest.raises(RuntimeError, match="between commits"):
         first(batch, 0)
-    monkeypatch.setattr(silver_writer, "append_once", real_append)
+    monkeypatch.setattr(silver_writer, "append_batch", real_append)
     silver = spark.table(SILVER_TABLE).where("kafka_topic = 'crash'")
     committed = silver.count()
     assert committed == sum(m.kind != "malformed" for m in messages[1:]) > 0
