@@ -55,9 +55,9 @@ class SnapshotWatch:
         return sum(int(s.summary.get("added-records", 0)) for s in table.metadata.snapshots
                    if s.summary is not None and s.snapshot_id not in since)
 
-    def latencies(self, table: Table, since: set[int]) -> list[float]:
-        """Seconds from Kafka timestamp to first sight, for every row added after `since`."""
-        out: list[float] = []
+    def latencies(self, table: Table, since: set[int]) -> list[tuple[float, float]]:
+        """(Kafka timestamp, seconds from it to first sight) of every row added after `since`."""
+        out: list[tuple[float, float]] = []
         for snapshot in table.metadata.snapshots:
             if snapshot.snapshot_id in since:
                 continue
@@ -71,7 +71,7 @@ class SnapshotWatch:
                     with table.io.new_input(entry.data_file.file_path).open() as f:
                         stamps = pq.read_table(f, columns=["kafka_timestamp"])["kafka_timestamp"]
                     micros = stamps.cast(pa.timestamp("us")).cast(pa.int64()).to_pylist()
-                    out.extend(seen - us / 1e6 for us in micros)
+                    out.extend((us / 1e6, seen - us / 1e6) for us in micros)
         return out
 
 
@@ -81,7 +81,7 @@ class KafkaFloor(threading.Thread):
     def __init__(self, settings: Settings) -> None:
         super().__init__(name="kafka-floor", daemon=True)
         self.settings = settings
-        self.latencies: list[float] = []
+        self.latencies: list[tuple[float, float]] = []  # (Kafka timestamp, latency)
         self.ready = threading.Event()
         self._stopping = threading.Event()
 
@@ -99,7 +99,8 @@ class KafkaFloor(threading.Thread):
             while not self._stopping.is_set():
                 for records in consumer.poll(timeout_ms=50).values():
                     now = time.time()
-                    self.latencies.extend(now - r.timestamp / 1000 for r in records)
+                    self.latencies.extend((r.timestamp / 1000, now - r.timestamp / 1000)
+                                          for r in records)
         finally:
             self.ready.set()
             consumer.close()

@@ -15,20 +15,38 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
+from pyiceberg.table import Table
 
 from bench import parsing
-from bench.figures import MIB, Figure, Report, Size, drain_rate, percentile, rate
+from bench.figures import (
+    MIB,
+    Figure,
+    Report,
+    Size,
+    Sustained,
+    drain_rate,
+    highest_sustained,
+    interval_seconds,
+    percentile,
+    rate,
+    split_at,
+    sustained,
+)
 from bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch
 from bench.processes import Finished, MemorySampler, Stage, StageFailed, run_stage
 from bench.read_count import JOB as READ_COUNT_JOB
 from lakehouse.catalog import iceberg_catalog
 from lakehouse.kafka_topics import ensure_topic
 from lakehouse.settings import GOLD_FACT_TABLE, PROJECT_ROOT, SILVER_TABLE, Settings
-from ml.features import PURCHASE_COLUMNS
+from ml import registry
+from ml.anomalies import load_purchases
+from ml.features import PURCHASE_COLUMNS, build_features
+from ml.model import model_inputs
 from ops import local_kafka
 from producer.events import GeneratorOptions, generate
 from producer.sending import PRODUCER_CONFIG
@@ -262,8 +280,9 @@ def measure_dbt(bench: Bench) -> None:
 
 
 def measure_ml(bench: Bench) -> None:
-    """Training and scoring rows/s as the ml job reports them, beside a plain pyiceberg read of
-    the same gold table."""
+    """Training and scoring rows/s as the ml job reports them (read gold, features, fit or
+    score, write), beside a plain pyiceberg read of the same gold table and, for scoring,
+    scikit-learn's own `score_samples` of the registered forest on the same feature matrix."""
     backlog = bench.settings
     bench.say("ml: train, then score every gold purchase")
     trained = parsing.last_log_event(
@@ -274,11 +293,21 @@ def measure_ml(bench: Bench) -> None:
     started = time.monotonic()
     rows = table.scan(selected_fields=tuple(PURCHASE_COLUMNS)).to_arrow().num_rows
     read_rate = rate(rows, time.monotonic() - started)
+    model = registry.load(backlog.models_dir).model
+    purchases, _ = load_purchases(iceberg_catalog(backlog))
+    inputs = model_inputs(build_features(purchases), model.params.features)
+    started = time.monotonic()
+    model.forest.score_samples(inputs)
+    sklearn_rate = rate(len(inputs), time.monotonic() - started)
     bench.add(Figure("ml training", "rows/s", rate(trained["purchases"], trained["seconds"]),
                      "pyiceberg read of gold", read_rate))
     bench.add(Figure("ml scoring", "rows/s", rate(scored["scored"], scored["seconds"]),
-                     "pyiceberg read of gold", read_rate))
-    bench.report.details["ml"] = {"trained": trained, "scored": scored}
+                     "scikit-learn score_samples", sklearn_rate,
+                     note="the whole job (read, features, score, explain, write) against the "
+                     "forest's own scoring of the same matrix"))
+    bench.report.details["ml"] = {"trained": trained, "scored": scored,
+                                  "pyiceberg_read_rows_per_second": round(read_rate),
+                                  "sklearn_score_samples_rows_per_second": round(sklearn_rate)}
 
 
 def measure_dashboard(bench: Bench) -> None:
@@ -306,65 +335,159 @@ def measure_dashboard(bench: Bench) -> None:
 
 def measure_freshness(bench: Bench) -> None:
     """Silver with the processing-time trigger on a topic and catalog of their own; a producer
-    at a steady rate; a catalog poller and a plain Kafka consumer note when rows arrive."""
+    at a steady rate; a catalog poller and a plain Kafka consumer note when rows arrive. The
+    rows of the first minute at the steady rate (the catch-up after the job's start) are
+    reported apart from the steady state after it."""
     size = bench.size
     fresh = bench.topic("bench_freshness", home=bench.settings.home / "freshness")
     ensure_topic(fresh)
     watch = SnapshotWatch(iceberg_catalog(fresh))
-    count = int(size.freshness_rate * size.freshness_seconds)
-    days = str(size.freshness_seconds / 86_400)  # event times as recent as the stream's
+    count = int(size.freshness_rate * (size.first_minute_seconds + size.freshness_seconds))
     bench.say(f"freshness: silver every {bench.freshness_interval!r}; {count:,} events at "
-              f"{size.freshness_rate:,.0f}/s")
+              f"{size.freshness_rate:,.0f}/s ({size.first_minute_seconds:g} s of start-up, then "
+              f"{size.freshness_seconds:g} s of steady state)")
     silver = bench.start("silver (processing-time)", python(
         "-m", "spark_jobs.silver", "--trigger", "processing-time", "--interval",
         bench.freshness_interval), fresh)
     try:
-        # warm up: the first batch (tables created, JIT cold) is startup, not steady state
-        # no injected anomalies: a shifted hour could put an event in the future (quarantined)
-        steady_options = {"days": days, "anomaly_share": 0.0}
-        bench.run("producer (warm-up)", producer_args(100, 7, fresh.topic, **steady_options), fresh)
-        _wait_for(lambda: _visible_rows(watch) >= 100, silver, timeout=300)
-        before = set(watch.seen_at)
+        before = _warm_up(bench, fresh, watch, silver)
         floor = KafkaFloor(fresh)
         floor.start()
         floor.ready.wait(30)
         steady = bench.start("producer (steady)", producer_args(
-            count, 8, fresh.topic, rate=size.freshness_rate, **steady_options), fresh)
-        deadline = time.monotonic() + size.freshness_seconds + 180
-        table = None
-        while time.monotonic() < deadline:
-            table = watch.poll()
-            done = steady.process.poll() is not None
-            if done and table is not None and watch.rows_seen(table, before) >= count:
-                break
-            if silver.process.poll() is not None:
-                raise StageFailed(f"silver stopped during the freshness run; see {silver.err_path}")
-            time.sleep(POLL_SECONDS)
+            count, 8, fresh.topic, rate=size.freshness_rate, **_steady_options(size)), fresh)
+        table = _until_visible(watch, before, count, steady, silver,
+                               size.first_minute_seconds + size.freshness_seconds + 180)
         floor.stop()
         produced = steady.wait(60)
         bench.report.stage_seconds["producer (steady)"] = produced.seconds
     finally:
         finished = silver.terminate()
         bench.report.stage_seconds["silver (processing-time)"] = finished.seconds
-    if table is None:
-        raise StageFailed("silver never appeared in the catalog")
-    latencies = watch.latencies(table, before)
-    if not latencies:
+    stamped = watch.latencies(table, before)
+    if not stamped:
         raise StageFailed("no row of the steady producer became visible in silver")
-    batches = [m for m in _metrics(fresh, "silver") if m.get("input_rows", 0) > 0]
+    boundary = min(stamp for stamp, _ in stamped) + size.first_minute_seconds
+    first_minute, latencies = split_at(stamped, boundary)
+    floor_first, floor_steady = split_at(floor.latencies, boundary)
     for q in (50, 95, 99):
         bench.add(Figure(f"freshness p{q}", "s", percentile(latencies, q),
-                         "kafka consumer (same topic)", percentile(floor.latencies, q)))
+                         "kafka consumer (same topic)", percentile(floor_steady, q),
+                         note=f"steady state: rows sent after the first {size.first_minute_seconds:g} s"))
+    for q in (50, 95, 99):
+        bench.add(Figure(f"freshness first minute p{q}", "s", percentile(first_minute, q),
+                         "kafka consumer (same topic)", percentile(floor_first, q),
+                         note="rows sent in the first stretch at the steady rate"))
+    batches = _batches(fresh, since=0.0)
+    steady_batches = [b for b in batches if b[0] >= boundary]
     bench.report.details["freshness"] = {
-        "rows_produced": count, "rows_visible": len(latencies),
+        "rows_produced": count, "rows_visible": len(stamped),
+        "rows_first_minute": len(first_minute), "rows_steady": len(latencies),
         "interval": bench.freshness_interval,
-        "max_seconds": round(max(latencies), 3),
+        "max_seconds": round(max(latency for _, latency in stamped), 3),
         "batches": len(batches),
-        "mean_batch_seconds": round(sum(m["batch_seconds"] for m in batches) / len(batches), 3)
-        if batches else None,
-        "mean_batch_rows": round(sum(m["input_rows"] for m in batches) / len(batches), 1)
-        if batches else None,
+        "steady_batches": len(steady_batches),
+        "mean_steady_batch_seconds": _mean([b[1] for b in steady_batches]),
+        "mean_steady_batch_rows": _mean([b[2] for b in steady_batches]),
     }
+
+
+def measure_sustained(bench: Bench) -> None:
+    """The highest rate silver keeps up with at the processing-time trigger: a producer offers
+    each rate of the size's list in turn for a while, on a topic and catalog of their own, and
+    the stage stops at the first rate silver's batches take longer than the trigger on average
+    or its rows' wait grows (bench.figures.Sustained)."""
+    size = bench.size
+    interval = interval_seconds(bench.freshness_interval)
+    held = bench.topic("bench_sustained", home=bench.settings.home / "sustained")
+    ensure_topic(held)
+    watch = SnapshotWatch(iceberg_catalog(held))
+    bench.say(f"sustained: silver every {bench.freshness_interval!r}; rates "
+              f"{', '.join(f'{r:,.0f}' for r in size.sustained_rates)}/s, "
+              f"{size.sustained_seconds:g} s each, up to the first it does not keep up with")
+    silver = bench.start("silver (sustained)", python(
+        "-m", "spark_jobs.silver", "--trigger", "processing-time", "--interval",
+        bench.freshness_interval), held)
+    verdicts: list[Sustained] = []
+    try:
+        _warm_up(bench, held, watch, silver)
+        for step, offered in enumerate(size.sustained_rates):
+            watch.poll()
+            before, mark = set(watch.seen_at), time.time()
+            count = int(offered * size.sustained_seconds)
+            producer = bench.start(f"producer (sustained {offered:,.0f}/s)", producer_args(
+                count, 20 + step, held.topic, rate=offered, **_steady_options(size)), held)
+            table = _until_visible(watch, before, count, producer, silver,
+                                   3 * size.sustained_seconds + 180)
+            sent = parsing.last_log_event(producer.wait(60).stderr, "produced")
+            batches = [b for b in _batches(held, since=mark)]
+            verdict = sustained(rate(int(sent["sent"]), float(sent["seconds"])),
+                                [b[1] for b in batches], watch.latencies(table, before), interval)
+            verdicts.append(verdict)
+            bench.say(f"  {offered:,.0f}/s offered ({verdict.rate:,.0f}/s sent): "
+                      f"{verdict.batches} batches of {verdict.mean_batch_seconds:.2f} s on average, "
+                      f"median wait {verdict.first_third_latency:.2f} s -> "
+                      f"{verdict.last_third_latency:.2f} s: "
+                      f"{'kept up' if verdict.kept_up else 'fell behind'}")
+            if not verdict.kept_up:
+                break
+    finally:
+        finished = silver.terminate()
+        bench.report.stage_seconds["silver (sustained)"] = finished.seconds
+    bench.add(Figure("highest rate sustained", "events/s", highest_sustained(verdicts),
+                     note=f"trigger {bench.freshness_interval}: batches shorter than it on "
+                     "average, the rows' wait not growing"))
+    bench.report.details["sustained"] = [v.as_dict() for v in verdicts]
+
+
+def _steady_options(size: Size) -> dict[str, float]:
+    # event times as recent as the stream's; no injected anomalies: a shifted hour could put
+    # an event in the future (quarantined)
+    return {"days": (size.first_minute_seconds + size.freshness_seconds) / 86_400,
+            "anomaly_share": 0.0}
+
+
+def _warm_up(bench: Bench, settings: Settings, watch: SnapshotWatch, silver: Stage) -> set[int]:
+    """100 events through a fresh silver job (its tables created, its first batch), so that
+    table creation is not counted; the snapshots seen so far."""
+    bench.run("producer (warm-up)", producer_args(100, 7, settings.topic,
+                                                  **_steady_options(bench.size)), settings)
+    _wait_for(lambda: _visible_rows(watch) >= 100, silver, timeout=300)
+    return set(watch.seen_at)
+
+
+def _until_visible(watch: SnapshotWatch, before: set[int], count: int, producer: Stage,
+                   silver: Stage, timeout: float) -> Table:
+    """Poll the catalog until the producer is done and `count` rows were added after `before`."""
+    deadline = time.monotonic() + timeout
+    table = None
+    while time.monotonic() < deadline:
+        table = watch.poll()
+        done = producer.process.poll() is not None
+        if done and table is not None and watch.rows_seen(table, before) >= count:
+            return table
+        if silver.process.poll() is not None:
+            raise StageFailed(f"silver stopped during the run; see {silver.err_path}")
+        time.sleep(POLL_SECONDS)
+    if table is None:
+        raise StageFailed("silver never appeared in the catalog")
+    raise StageFailed(f"{count:,} rows not visible in silver within {timeout:.0f}s "
+                      f"({watch.rows_seen(table, before):,} were)")
+
+
+def _batches(settings: Settings, since: float) -> list[tuple[float, float, int]]:
+    """(start, seconds, rows) of silver's batches with rows that started at `since` or later."""
+    out = []
+    for m in _metrics(settings, "silver"):
+        if m.get("input_rows", 0) > 0 and m.get("timestamp"):
+            started = datetime.fromisoformat(m["timestamp"]).timestamp()
+            if started >= since:
+                out.append((started, float(m["batch_seconds"]), int(m["input_rows"])))
+    return out
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
 
 
 def measure_orchestration(bench: Bench) -> None:
@@ -457,13 +580,17 @@ def _wait_for(condition: Callable[[], bool], stage: Stage, timeout: float) -> No
 
 def stack_memory(bench: Bench) -> None:
     bench.report.peak_rss_mib = bench.sampler.peaks_mib()
+    if "silver" in bench.report.peak_rss_mib:  # the drain's stage is named "silver"
+        bench.add(Figure("silver drain peak resident memory", "MiB",
+                         bench.report.peak_rss_mib["silver"],
+                         note="the Python driver and its JVM, sampled every 0.2 s"))
     bench.add(Figure("stack peak resident memory", "MiB", bench.sampler.stack_peak / MIB,
                      note="broker + every stage running at one moment, sampled every 0.2 s"))
 
 
 STAGES: tuple[Callable[[Bench], None], ...] = (
     measure_producer, measure_drains, measure_dbt, measure_ml, measure_dashboard,
-    measure_freshness, measure_orchestration,
+    measure_freshness, measure_sustained, measure_orchestration,
 )
 
 

@@ -17,10 +17,14 @@ from bench.figures import (
     Report,
     drain_rate,
     figures_table,
+    highest_sustained,
     human,
+    interval_seconds,
     percentile,
     rate,
     ratio,
+    split_at,
+    sustained,
 )
 
 
@@ -64,6 +68,7 @@ def _figures() -> list[Figure]:
         Figure("freshness p95", "s", 2.4, "kafka consumer", 0.01),
         Figure("dbt build incremental", "s", 75.0, "dbt build full", 150.0),
         Figure("stack peak resident memory", "MiB", 4_000.0),
+        Figure("silver drain peak resident memory", "MiB", 2_600.0),
     ]
 
 
@@ -75,8 +80,9 @@ def test_goals_check_values_and_ratios() -> None:
     assert producer.met(figures) is False  # 0.2 < 0.25
     assert by_name["silver drain vs spark read+count"].met(figures) is False  # 0.25 < 0.5
     assert by_name["freshness p95"].met(figures) is True  # 2.4 <= 3
-    assert by_name["dbt build incremental"].met(figures) is False  # 75 > 60
+    assert by_name["dbt build incremental"].met(figures) is False  # 75 / 150 = 0.5 > 0.3
     assert by_name["stack peak resident memory"].met(figures) is True  # 4000 MiB <= 6 GiB
+    assert by_name["silver drain peak resident memory"].met(figures) is False  # 2600 > 2560
     assert by_name["ml scoring"].met(figures) is None  # not measured
     assert Goal("producer", "ratio", ">=", 0.2).met(figures) is True  # the bound itself passes
 
@@ -110,6 +116,42 @@ def test_table_shows_each_figure_with_ratio_and_verdict() -> None:
     assert "met" in freshness_line and "MISSED" not in freshness_line
 
 
+def test_freshness_splits_the_first_minute_from_the_steady_state() -> None:
+    stamped = [(100.0, 9.0), (130.0, 5.0), (159.9, 4.0), (160.0, 1.0), (200.0, 1.5)]
+    first, steady = split_at(stamped, 160.0)
+    assert first == [9.0, 5.0, 4.0]
+    assert steady == [1.0, 1.5]  # the boundary itself is steady state
+    assert split_at([], 1.0) == ([], [])
+
+
+def test_a_rate_is_sustained_when_batches_beat_the_trigger_and_the_wait_does_not_grow() -> None:
+    steady = [(float(t), 0.8 + (t % 3) * 0.1) for t in range(90)]  # the wait stays near 0.9 s
+    kept = sustained(2_000, [0.6, 0.7, 0.9], steady, interval=1.0)
+    assert kept.kept_up and kept.mean_batch_seconds == pytest.approx(0.7333, abs=1e-3)
+    assert kept.as_dict()["kept_up"] is True
+
+    slow = sustained(4_000, [1.2, 1.3, 1.1], steady, interval=1.0)
+    assert not slow.kept_up  # batches longer than the trigger on average
+
+    growing = [(float(t), 0.5 + t * 0.05) for t in range(90)]  # each row waits longer
+    behind = sustained(8_000, [0.9, 0.9], growing, interval=1.0)
+    assert behind.last_third_latency - behind.first_third_latency > 1.0
+    assert not behind.kept_up
+
+    assert not sustained(1_000, [], [], interval=1.0).kept_up  # nothing measured: not kept up
+    assert highest_sustained([kept, slow, kept]) == 2_000  # stops at the first it missed
+    assert highest_sustained([slow]) == 0.0
+    assert highest_sustained([]) == 0.0
+
+
+def test_trigger_intervals() -> None:
+    assert interval_seconds("1 second") == 1.0
+    assert interval_seconds("500 milliseconds") == 0.5
+    assert interval_seconds("2 Minutes") == 120.0
+    with pytest.raises(ValueError, match="not a trigger interval"):
+        interval_seconds("soon")
+
+
 def test_human_numbers() -> None:
     assert human(1_234_567.8) == "1,234,568"
     assert human(2.345) == "2.35"
@@ -120,6 +162,8 @@ def test_human_numbers() -> None:
 def test_sizes() -> None:
     assert SIZES["full"].events == 1_000_000
     assert SIZES["full"].freshness_seconds * SIZES["full"].freshness_rate == 240_000
+    assert SIZES["full"].first_minute_seconds == 60
+    assert list(SIZES["full"].sustained_rates) == sorted(SIZES["full"].sustained_rates)
     assert SIZES["small"].events < SIZES["full"].events
     from bench.stages import STAGES
 
