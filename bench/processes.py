@@ -24,8 +24,20 @@ class StageFailed(RuntimeError):
     pass
 
 
+def resident(process: psutil.Process) -> int:
+    """A process's proportional set size: its private pages plus its share of the pages it
+    shares. Plain RSS counts a shared page in every process that maps it, so a JVM forking a
+    helper (Hadoop's local file system runs shell commands) looked twice its size for the
+    moment the child lived, and every JVM mapping the same class archive counted all of it."""
+    try:
+        return process.memory_full_info().pss
+    except (psutil.AccessDenied, AttributeError):  # no /proc/<pid>/smaps to read: RSS
+        return process.memory_info().rss
+
+
 def tree_rss(process: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants (0 once it is gone)."""
+    """Resident bytes (proportional set size) of a process and all its descendants (0 once it
+    is gone)."""
     total = 0
     try:
         members = [process, *process.children(recursive=True)]
@@ -33,7 +45,7 @@ def tree_rss(process: psutil.Process) -> int:
         return 0
     for member in members:
         try:
-            total += member.memory_info().rss
+            total += resident(member)
         except psutil.NoSuchProcess:
             continue
     return total

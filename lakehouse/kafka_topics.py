@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -40,6 +42,28 @@ def held_by_partition(settings: Settings) -> dict[int, int]:
         ends = consumer.end_offsets(tps)
         begins = consumer.beginning_offsets(tps)
         return {tp.partition: ends[tp] - begins[tp] for tp in tps}
+    finally:
+        consumer.close()
+
+
+def last_values(settings: Settings, partitions: list[int], timeout_s: float = 10.0) -> dict[int, bytes]:
+    """The value of the last message each of `partitions` holds (partitions holding none are
+    left out)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             **python_client_options(settings))
+    try:
+        tps = [TopicPartition(settings.topic, p) for p in partitions]
+        ends = consumer.end_offsets(tps)
+        wanted = [tp for tp in tps if ends[tp] > 0]
+        consumer.assign(wanted)
+        for tp in wanted:
+            consumer.seek(tp, ends[tp] - 1)
+        out: dict[int, bytes] = {}
+        deadline = time.monotonic() + timeout_s
+        while len(out) < len(wanted) and time.monotonic() < deadline:
+            for tp, batch in consumer.poll(timeout_ms=500).items():
+                out[tp.partition] = batch[-1].value
+        return out
     finally:
         consumer.close()
 

@@ -18,12 +18,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from lakehouse.ground_truth import write_ground_truth
-from lakehouse.kafka_topics import ensure_topic, partitions_of_new_topic
+from lakehouse.kafka_topics import ensure_topic, last_values, partitions_of_new_topic
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
 from producer.events import GeneratorOptions, anomaly_labels, generate
 from producer.sending import (
     PARALLEL_FROM,
+    Outbox,
     not_held,
     partition_for,
     partitioned,
@@ -88,7 +89,11 @@ def produce(
         # The sequence follows the clock (its event times end at the current hour by default),
         # so a later run's partition shares can differ from the first's: a topic that holds the
         # whole count is complete, whatever its partitions hold.
-        outbox = not_held(outbox, held) if sum(held.values()) < len(messages) else []
+        if sum(held.values()) < len(messages):
+            check_held_prefix(settings, outbox, held)
+            outbox = not_held(outbox, held)
+        else:
+            outbox = []
     summary = ProduceSummary(settings.topic, skipped=len(messages) - len(outbox))
     summary.kinds.update(message.kind for _, message in outbox)
     if rate == 0 and len(outbox) >= PARALLEL_FROM:
@@ -108,6 +113,35 @@ def produce(
     summary.seconds = time.monotonic() - started
     log.info("produced", **summary.as_dict())
     return summary
+
+
+class ResumeMismatch(RuntimeError):
+    """The topic holds messages of another sequence than the one a resumed run would finish."""
+
+
+def check_held_prefix(settings: Settings, outbox: Outbox, held: dict[int, int]) -> None:
+    """Refuse to top up a topic whose partitions do not hold the start of this sequence's
+    shares: the last message each holds must be the sequence's message at that place. Another
+    --count, --days, seed or share (or another hour of the clock, which the event times follow)
+    gives other event times, and a re-sent event would reach silver with a time its first copy
+    did not have, past the duplicate check."""
+    share: dict[int, list[bytes]] = {}
+    for partition, message in outbox:
+        share.setdefault(partition, []).append(message.value)
+    holding = [p for p, n in held.items() if n > 0]
+    over = [p for p in holding if held[p] > len(share.get(p, []))]
+    last = last_values(settings, [p for p in holding if p not in over])
+    unread = set(holding) - set(over) - set(last)
+    if unread:
+        raise RuntimeError(f"could not read the last message of partitions {sorted(unread)} of "
+                           f"topic {settings.topic}, so cannot tell whether it may be topped up")
+    differ = over + [p for p, value in last.items() if share[p][held[p] - 1] != value]
+    if differ:
+        raise ResumeMismatch(
+            f"topic {settings.topic} holds messages of another sequence (partitions "
+            f"{sorted(differ)} do not end where this one's shares would): resume with the "
+            "--count, --seed, --days and shares of the run that filled it, within the same hour, "
+            "or produce to a new topic")
 
 
 def produce_forever(settings: Settings, options: GeneratorOptions, rate: float) -> ProduceSummary:

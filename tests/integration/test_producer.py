@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from lakehouse.kafka_topics import ensure_topic, held_by_partition
-from producer.cli import produce
+from producer.cli import ResumeMismatch, produce
 from producer.events import GeneratorOptions, generate
 from producer.sending import PARALLEL_FROM, partitioned, records, send
 
@@ -82,3 +82,20 @@ def test_resuming_a_complete_topic_sends_nothing_even_when_the_clock_moved_the_s
 
     assert (again.sent, again.skipped) == (0, later.count)
     assert sum(held_by_partition(settings).values()) == first.count
+
+
+def test_resuming_with_another_count_is_refused_and_sends_nothing(settings):
+    """Another --count of the same seed spreads the same events over other event times; its
+    tail would re-send events the topic holds with times their first copies did not have."""
+    first = GeneratorOptions(count=1_000, seed=23, duplicate_share=0.05)
+    ensure_topic(settings)
+    assert produce(settings, first, resume=True, show_progress=False).sent == first.count
+    held = held_by_partition(settings)
+
+    with pytest.raises(ResumeMismatch, match="another sequence"):
+        produce(settings, replace(first, count=2_000), resume=True, show_progress=False)
+    assert held_by_partition(settings) == held  # nothing sent
+
+    # the same sequence again: the topic is complete, nothing is sent (the part-way case: above)
+    again = produce(settings, first, resume=True, show_progress=False)
+    assert (again.sent, again.skipped) == (0, first.count)
