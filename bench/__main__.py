@@ -32,11 +32,12 @@ class SizeName(StrEnum):
 
 @app.command()
 def main(
-    size: SizeName = typer.Option(SizeName.full, help="full: 1,000,000 events, 2 min freshness; "
-                                  "small: a quick check under two minutes (producer, drains and freshness "
-                                  "on 5,000 events; dbt and ml: --only drains --only dbt --only ml)."),
+    size: SizeName = typer.Option(SizeName.full, help="full: 1,000,000 events, 1 + 2 min "
+                                  "freshness, the sustained rate; small: a quick check under two "
+                                  "minutes (producer, drains and freshness on 5,000 events; dbt "
+                                  "and ml: --only drains --only dbt --only ml)."),
     interval: str = typer.Option("1 second", help="Silver's processing-time trigger interval "
-                                 "during the freshness run."),
+                                 "during the freshness and sustained runs."),
     only: list[str] = typer.Option(None, help=f"Run only these stages: {STAGE_NAMES} "
                                    "(later stages need the earlier ones' data)."),
     keep: bool = typer.Option(False, help="Keep the run's broker data, tables and checkpoints."),
