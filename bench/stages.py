@@ -346,9 +346,7 @@ def measure_freshness(bench: Bench) -> None:
     bench.say(f"freshness: silver every {bench.freshness_interval!r}; {count:,} events at "
               f"{size.freshness_rate:,.0f}/s ({size.first_minute_seconds:g} s of start-up, then "
               f"{size.freshness_seconds:g} s of steady state)")
-    silver = bench.start("silver (processing-time)", python(
-        "-m", "spark_jobs.silver", "--trigger", "processing-time", "--interval",
-        bench.freshness_interval), fresh)
+    silver = _start_timed_silver(bench, "silver (processing-time)", fresh)
     try:
         before = _warm_up(bench, fresh, watch, silver)
         floor = KafkaFloor(fresh)
@@ -395,9 +393,8 @@ def measure_freshness(bench: Bench) -> None:
 def measure_sustained(bench: Bench) -> None:
     """The highest rate silver keeps up with at the processing-time trigger: after a warm-up at
     the lowest rate, a producer offers each rate of the size's list in turn for a while, on a
-    topic and catalog of their own, and
-    the stage stops at the first rate silver's batches take longer than the trigger on average
-    or its rows' wait grows (bench.figures.Sustained)."""
+    topic and catalog of their own, and the stage stops at the first rate silver's batches take
+    longer than the trigger on average or its rows' wait grows (bench.figures.Sustained)."""
     size = bench.size
     interval = interval_seconds(bench.freshness_interval)
     held = bench.topic("bench_sustained", home=bench.settings.home / "sustained")
@@ -406,9 +403,7 @@ def measure_sustained(bench: Bench) -> None:
     bench.say(f"sustained: silver every {bench.freshness_interval!r}; rates "
               f"{', '.join(f'{r:,.0f}' for r in size.sustained_rates)}/s, "
               f"{size.sustained_seconds:g} s each, up to the first it does not keep up with")
-    silver = bench.start("silver (sustained)", python(
-        "-m", "spark_jobs.silver", "--trigger", "processing-time", "--interval",
-        bench.freshness_interval), held)
+    silver = _start_timed_silver(bench, "silver (sustained)", held)
     verdicts: list[Sustained] = []
     try:
         _warm_up(bench, held, watch, silver)
@@ -428,7 +423,7 @@ def measure_sustained(bench: Bench) -> None:
             table = _until_visible(watch, before, count, producer, silver,
                                    3 * size.sustained_seconds + 180)
             sent = parsing.last_log_event(producer.wait(60).stderr, "produced")
-            batches = [b for b in _batches(held, since=mark)]
+            batches = _batches(held, since=mark)
             verdict = sustained(rate(int(sent["sent"]), float(sent["seconds"])),
                                 [b[1] for b in batches], watch.latencies(table, before), interval)
             verdicts.append(verdict)
@@ -446,6 +441,12 @@ def measure_sustained(bench: Bench) -> None:
                      note=f"trigger {bench.freshness_interval}: batches shorter than it on "
                      "average, the rows' wait not growing"))
     bench.report.details["sustained"] = [v.as_dict() for v in verdicts]
+
+
+def _start_timed_silver(bench: Bench, name: str, settings: Settings) -> Stage:
+    """Silver with the processing-time trigger at the bench's interval."""
+    return bench.start(name, python("-m", "spark_jobs.silver", "--trigger", "processing-time",
+                                    "--interval", bench.freshness_interval), settings)
 
 
 def _steady_options(size: Size) -> dict[str, float]:
