@@ -7,12 +7,12 @@ the ratio shows what bronze's files and silver's checks and commits cost on top 
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
-from lakehouse.spark import spark_session
-from spark_jobs.streaming import Trigger, job_cli, read_kafka, record_metrics, run, with_trigger
+from spark_jobs.streaming import MetricsRecorder, Trigger, job_cli, read_kafka, record_metrics, with_trigger
 
 log = get_logger("read_count")
 JOB = "read_count"
@@ -22,8 +22,8 @@ def count_batch(batch: DataFrame, batch_id: int) -> None:
     log.info("batch_counted", batch_id=batch_id, rows=batch.count())
 
 
-def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
-    spark = spark_session(settings, JOB)
+def start_query(spark: SparkSession, settings: Settings, trigger: Trigger,
+                interval: str) -> tuple[StreamingQuery, MetricsRecorder]:
     query_name = f"{JOB}-{settings.topic}"
     recorder = record_metrics(spark, settings.metrics_path(JOB), query_name)
     writer = (
@@ -32,8 +32,8 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
         .foreachBatch(count_batch)
         .option("checkpointLocation", settings.checkpoint_location(JOB))
     )
-    run(with_trigger(writer, trigger, interval).start(), trigger, timeout, recorder)
+    return with_trigger(writer, trigger, interval).start(), recorder
 
 
 if __name__ == "__main__":
-    job_cli(start, "Read the Kafka topic and count it: the drain baseline of make bench.")()
+    job_cli(JOB, start_query, "Read the Kafka topics and count them: the drain baseline of make bench.")()

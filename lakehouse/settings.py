@@ -15,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONTRACT_PATH = PROJECT_ROOT / "contracts" / "purchase_event.schema.json"
+# One JSON Schema per stream, contracts/<stream>.schema.json (lakehouse.contract).
+CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 # Public names: topics, tables and namespaces are the interface users and dbt depend on.
@@ -41,7 +42,12 @@ class Settings(BaseSettings):
     jars_dir: Path = PROJECT_ROOT / ".jars"
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    topic: str = TOPIC
+    # The stream a command works on by default: a contract's name (contracts/<stream>.schema.json).
+    stream: str = TOPIC
+    # Prepended to every stream's topic, so several stacks or tests can share one broker.
+    topic_prefix: str = ""
+    # The Kafka topic of `stream` (default: topic_prefix + stream).
+    topic: str = ""
     topic_partitions: int = 2
     # Kafka offsets that aged out of retention fail the query instead of being skipped silently.
     fail_on_data_loss: bool = True
@@ -103,6 +109,19 @@ class Settings(BaseSettings):
     athena_workgroup: str = "purchases-lakehouse"
     # S3 and Glue at another address than AWS's (an emulator such as moto, in tests).
     aws_endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _topic_of_the_stream(self) -> Settings:
+        if not self.topic:
+            self.topic = self.topic_prefix + self.stream
+        return self
+
+    def for_stream(self, stream: str) -> Settings:
+        """These settings for another stream: its topic, and so its bronze folder, checkpoints
+        and metrics files."""
+        if stream == self.stream:
+            return self
+        return self.model_copy(update={"stream": stream, "topic": self.topic_prefix + stream})
 
     @model_validator(mode="after")
     def _aws_profile_has_its_locations(self) -> Settings:

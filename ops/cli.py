@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
+from lakehouse.contract import contract
 from lakehouse.settings import load_settings
 from ops import local_kafka
-from producer.cli import AnomalyShare, DuplicateShare, MalformedShare, Seed
+from producer.cli import AnomalyShare, DuplicateShare, LateShare, MalformedShare, Seed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -330,9 +331,10 @@ SKIPPED_EXIT_CODE = 99
 
 
 @app.command()
-def drain() -> None:
-    """Drain the topic into bronze, then silver (available-now triggers, one Spark session),
-    unless live mode's streams run: then there is nothing to do and it exits 99."""
+def drain(stream: list[str] = typer.Option(
+        None, help="Stream (a contract in contracts/), repeatable; default: LAKEHOUSE_STREAM.")) -> None:
+    """Drain the streams' topics into bronze, then silver (available-now triggers, one Spark
+    session), unless live mode's streams run: then there is nothing to do and it exits 99."""
     from ops import live
     from spark_jobs import bronze, silver
     from spark_jobs.streaming import Trigger, stop_spark
@@ -342,8 +344,9 @@ def drain() -> None:
         typer.echo("live mode's streams are running: nothing to drain")
         raise typer.Exit(SKIPPED_EXIT_CODE)
     try:
-        bronze.start(settings, Trigger.available_now, "", None)
-        silver.start(settings, Trigger.available_now, "", None)
+        streams = [contract(name).name for name in stream] if stream else None
+        bronze.start(settings, Trigger.available_now, "", None, streams)
+        silver.start(settings, Trigger.available_now, "", None, streams)
     except Exception as exc:
         raise _fail(f"drain failed: {exc}") from exc
     finally:
@@ -380,14 +383,19 @@ def query(
 
 @app.command()
 def demo(
-    events: int = typer.Option(10_000, help="Messages the topic should hold."),
+    events: int = typer.Option(10_000, help="Messages each stream's topic should hold."),
     seed: Seed = 42,
     anomaly_share: AnomalyShare = 0.01,
     malformed_share: MalformedShare = 0.01,
     duplicate_share: DuplicateShare = 0.01,
+    late_share: LateShare = 0.01,
+    stream: list[str] = typer.Option(
+        None, help="Stream to run (a contract in contracts/), repeatable; default: every stream."),
     progress: bool = typer.Option(True, help="Show a progress bar while producing."),
 ) -> None:
-    """Start the stack, produce events, run bronze, silver, dbt build and ML; print a summary."""
+    """Start the stack; produce every stream's events, run bronze and silver for each, dbt build
+    and ML on purchases; print a summary with each stream's books."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -396,10 +404,25 @@ def demo(
 
     try:
         options = GeneratorOptions(count=events, seed=seed, anomaly_share=anomaly_share,
-                                   malformed_share=malformed_share, duplicate_share=duplicate_share)
-        summary, path = run_demo(load_settings(), options, show_progress=progress)
+                                   malformed_share=malformed_share, duplicate_share=duplicate_share,
+                                   late_share=late_share)
+        streams = [contract(name).name for name in stream] if stream else None
+        summary, path = run_demo(load_settings(), options, show_progress=progress, streams=streams)
     except Exception as exc:
         raise _fail(f"demo failed: {exc}") from exc
+    console = Console()
+    # One line per stream; "ok": sent = bronze = silver + quarantined + duplicates.
+    books = Table(title="books per stream", box=box.SIMPLE_HEAD)
+    columns = {"events_produced": "sent", "bronze_records": "bronze", "silver_rows": "silver",
+               "quarantined_rows": "quarantined", "duplicates_dropped": "duplicates",
+               "books_balance": "ok"}
+    books.add_column("stream", no_wrap=True)
+    for header in columns.values():
+        books.add_column(header, justify="right", min_width=len(header))
+    for name, figures in summary["streams"].items():
+        books.add_row(name, *("yes" if figures[column] is True else "NO" if figures[column] is False
+                              else str(figures[column]) for column in columns))
+    console.print(books)
     table = Table(title="purchases lakehouse: demo summary")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -407,12 +430,14 @@ def demo(
         if key == "stage_seconds":
             for stage, seconds in value.items():
                 table.add_row(f"seconds: {stage}", f"{seconds:.2f}")
-        else:
+        elif key != "streams":
             table.add_row(key, str(value))
-    Console().print(table)
+    console.print(table)
     typer.echo(f"summary JSON: {path}")
     if not summary["books_balance"]:
-        raise _fail("the books do not balance: bronze != silver + quarantined + duplicates")
+        unbalanced = [name for name, figures in summary["streams"].items() if not figures["books_balance"]]
+        raise _fail(f"the books of {', '.join(unbalanced)} do not balance: "
+                    "sent = bronze = silver + quarantined + duplicates fails")
 
 
 class ReportSource(StrEnum):

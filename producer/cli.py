@@ -1,4 +1,4 @@
-"""Command line: send generated purchase events to Kafka and record the ground truth."""
+"""Command line: send a stream's generated events to Kafka (purchases': with their ground truth)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from lakehouse.contract import PURCHASES, contract
 from lakehouse.ground_truth import write_ground_truth
 from lakehouse.kafka_topics import ensure_topic, last_values, partitions_of_new_topic
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings, load_settings
-from producer.events import GeneratorOptions, anomaly_labels, generate
+from producer.events import GeneratorOptions, anomaly_labels
 from producer.sending import (
     PARALLEL_FROM,
     Outbox,
@@ -33,6 +34,7 @@ from producer.sending import (
     send_in_parallel,
     shares,
 )
+from producer.streams import messages as stream_messages
 
 log = get_logger("producer")
 
@@ -41,6 +43,8 @@ Seed = Annotated[int, typer.Option(help="Seed: the same seed gives the same even
 AnomalyShare = Annotated[float, typer.Option(help="Share of purchases with an injected anomaly.")]
 MalformedShare = Annotated[float, typer.Option(help="Share of messages that break the contract.")]
 DuplicateShare = Annotated[float, typer.Option(help="Share of messages that re-send an event.")]
+LateShare = Annotated[float, typer.Option(
+    help="Share of messages sent hours behind their neighbours' event time (streams beside purchases).")]
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -81,8 +85,9 @@ def produce(
     held = partitions_of_new_topic(settings)
     if not held:
         raise RuntimeError(f"topic {settings.topic} shows no partitions 30 s after its creation")
-    messages = list(generate(options))
-    write_ground_truth(settings.ground_truth_path, anomaly_labels(messages))
+    messages = list(stream_messages(settings.stream, options))
+    if settings.stream == PURCHASES:
+        write_ground_truth(settings.ground_truth_path, anomaly_labels(messages))
     started = time.monotonic()
     outbox = partitioned(messages[skip:], len(held))
     if resume:
@@ -163,7 +168,7 @@ def produce_forever(settings: Settings, options: GeneratorOptions, rate: float) 
     stopping = threading.Event()
 
     def wire() -> Iterator[tuple[int, bytes, bytes]]:
-        for message in generate(live):
+        for message in stream_messages(settings.stream, live):
             if stopping.is_set():
                 return
             summary.kinds[message.kind] += 1
@@ -201,12 +206,16 @@ def main(
     anomaly_share: AnomalyShare = 0.01,
     malformed_share: MalformedShare = 0.0,
     duplicate_share: DuplicateShare = 0.0,
+    late_share: LateShare = 0.0,
     days: float = typer.Option(7.0, help="The events' event_time spans this many days to now."),
     resume: bool = typer.Option(
         False, help="Send only what the topic lacks: nothing if it holds --count messages, else "
         "each partition gets the messages of its share past those it already holds."
     ),
-    topic: str = typer.Option(None, help="Kafka topic (default: LAKEHOUSE_TOPIC or purchases)."),
+    stream: str = typer.Option(
+        None, help="Stream whose events to send (a contract in contracts/; default: LAKEHOUSE_STREAM, "
+        "purchases)."),
+    topic: str = typer.Option(None, help="Kafka topic (default: LAKEHOUSE_TOPIC, or the stream's name)."),
     processes: int = typer.Option(
         None, min=1, help="Producer processes sharing the partitions when --rate is 0 (default: one "
         "per CPU, at most one per partition)."
@@ -216,11 +225,15 @@ def main(
         "with the clock; --count, --days and --resume do not apply."
     ),
 ) -> None:
-    """Produce purchase events to Kafka; anomalies' event ids go to the ground-truth file."""
-    settings = load_settings(**({"topic": topic} if topic else {}))
+    """Produce a stream's events to Kafka; purchases' anomalies' event ids go to the ground-truth file."""
+    settings = load_settings()
+    if stream:
+        settings = settings.for_stream(contract(stream).name)
+    if topic:
+        settings = settings.model_copy(update={"topic": topic})
     options = GeneratorOptions(count=count, seed=seed, anomaly_share=anomaly_share,
                                malformed_share=malformed_share, duplicate_share=duplicate_share,
-                               days=days)
+                               late_share=late_share, days=days)
     try:
         summary = (produce_forever(settings, options, rate) if forever else
                    produce(settings, options, resume=resume, rate=rate, processes=processes))
@@ -231,6 +244,7 @@ def main(
     for key, value in summary.as_dict().items():
         table.add_row(key, str(value))
     Console().print(table)
-    typer.echo(f"ground truth: {settings.ground_truth_path}")
+    if settings.stream == PURCHASES:
+        typer.echo(f"ground truth: {settings.ground_truth_path}")
     if summary.failed:
         raise typer.Exit(1)

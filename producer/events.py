@@ -138,6 +138,9 @@ class GeneratorOptions:
     anomaly_share: float = 0.01
     malformed_share: float = 0.0
     duplicate_share: float = 0.0
+    # Share of messages sent hours behind their neighbours' event time (the streams beside
+    # purchases: producer.streams).
+    late_share: float = 0.0
     customers: int = 500
     products: int = 200
     days: float = 7.0

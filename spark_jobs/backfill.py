@@ -1,7 +1,8 @@
 """Backfill: rebuild silver from the bronze files, through the same checks as the stream.
 
-Empties silver.purchases, its quarantine and its books, then runs every committed bronze
-record through the silver job's batch writer as one batch. Stop the silver stream first.
+Empties a stream's silver table (`--stream`, default purchases), its quarantine and its books,
+then runs every committed bronze record of its topic through the silver job's batch writer as
+one batch. Stop the silver stream first.
 When the stream resumes from its checkpoint, messages the backfill already wrote are
 recognised by their Kafka coordinates and counted as `already_present`, not written again.
 
@@ -16,8 +17,9 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse.contract import contract
 from lakehouse.logs import get_logger
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings, load_settings
+from lakehouse.settings import Settings, load_settings
 from lakehouse.spark import spark_session
 from spark_jobs.bronze import read_bronze
 from spark_jobs.silver_tables import BatchBooks, create_tables
@@ -40,24 +42,27 @@ def bronze_as_kafka_records(bronze: DataFrame) -> DataFrame:
 
 def backfill(settings: Settings, spark: SparkSession | None = None) -> BatchBooks:
     spark = spark or spark_session(settings, "silver-backfill")
-    create_tables(spark)
+    stream = contract(settings.stream)
+    create_tables(spark, stream)
     records = bronze_as_kafka_records(read_bronze(spark, settings))
-    for table in (SILVER_TABLE, QUARANTINE_TABLE, SILVER_BATCHES_TABLE):
+    for table in stream.tables:
         spark.sql(f"delete from {table}")
     writer = SilverBatchWriter(settings)
     query_id = f"backfill-{uuid.uuid4()}"
     writer.query_started(query_id)
     writer(records, 0)
-    books = spark.table(SILVER_BATCHES_TABLE).where(F.col("query_id") == query_id).first()
+    books = spark.table(stream.batches_table).where(F.col("query_id") == query_id).first()
     result = BatchBooks(**{k: books[k] for k in BatchBooks.__dataclass_fields__})
     log.info("backfill_done", **result.__dict__)
     return result
 
 
-def main() -> None:
-    """Rebuild Iceberg silver.purchases and its quarantine from the bronze files."""
+def main(stream: str = typer.Option(None, help="Stream (a contract in contracts/); default: "
+                                     "LAKEHOUSE_STREAM (purchases).")) -> None:
+    """Rebuild a stream's Iceberg silver table and its quarantine from its bronze files."""
     try:
-        books = backfill(load_settings())
+        settings = load_settings()
+        books = backfill(settings.for_stream(contract(stream or settings.stream).name))
     except Exception as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -1,4 +1,5 @@
-"""Bronze: Kafka -> JSON-lines files, one record per Kafka message, value untouched.
+"""Bronze: each stream's Kafka topic -> JSON-lines files, one record per Kafka message, value
+untouched, in a folder per topic.
 
 Each record keeps the message's topic, partition, offset, key and Kafka timestamp, plus
 ingested_at; files are partitioned by ingest_date. The value is the message's raw bytes,
@@ -13,13 +14,21 @@ from __future__ import annotations
 
 import time
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse.logs import get_logger
 from lakehouse.settings import Settings
-from lakehouse.spark import spark_session
-from spark_jobs.streaming import Trigger, job_cli, read_kafka, record_metrics, run, with_trigger
+from spark_jobs.streaming import (
+    MetricsRecorder,
+    Trigger,
+    job_cli,
+    read_kafka,
+    record_metrics,
+    start_streams,
+    with_trigger,
+)
 
 log = get_logger("bronze")
 
@@ -44,8 +53,8 @@ def read_bronze(spark, settings: Settings) -> DataFrame:  # type: ignore[no-unty
     return spark.read.json(settings.bronze_location).withColumn("value", F.unbase64("value"))
 
 
-def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None) -> None:
-    spark = spark_session(settings, "bronze")
+def start_query(spark: SparkSession, settings: Settings, trigger: Trigger,
+                interval: str) -> tuple[StreamingQuery, MetricsRecorder]:
     query_name = f"bronze-{settings.topic}"
     recorder = record_metrics(spark, settings.metrics_path("bronze"), query_name)
     writer = (
@@ -57,11 +66,16 @@ def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | 
         .option("checkpointLocation", settings.checkpoint_location("bronze"))
         .outputMode("append")
     )
+    return with_trigger(writer, trigger, interval).start(), recorder
+
+
+def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None,
+          streams: list[str] | None = None) -> None:
     started = time.monotonic()
-    run(with_trigger(writer, trigger, interval).start(), trigger, timeout, recorder)
+    start_streams("bronze", start_query, settings, trigger, interval, timeout, streams)
     log.info("bronze_done", seconds=round(time.monotonic() - started, 2),
-             path=settings.bronze_location)
+             streams=streams or [settings.stream])
 
 
 if __name__ == "__main__":
-    job_cli(start, "Stream Kafka topic `purchases` into bronze JSON-lines files.")()
+    job_cli("bronze", start_query, "Stream each stream's Kafka topic into bronze JSON-lines files.")()

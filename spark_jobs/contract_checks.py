@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse import contract
-from lakehouse.contract import FieldSpec, Reason
+from lakehouse.contract import Contract, FieldSpec, ProductCheck, Reason
 from lakehouse.settings import Settings
 
 MONEY_TYPE = f"decimal({contract.MONEY_PRECISION},{contract.MONEY_SCALE})"
@@ -48,7 +48,8 @@ def _text(spec: FieldSpec) -> str:
     return f"_text_{spec.name}"
 
 
-TOTAL_GAP = "_total_gap"
+def _gap(check: ProductCheck) -> str:
+    return f"_gap_{check.field}"
 
 
 def _field_values(specs: tuple[FieldSpec, ...]) -> list[Column]:
@@ -57,8 +58,9 @@ def _field_values(specs: tuple[FieldSpec, ...]) -> list[Column]:
             *(F.expr(f"variant_get(payload, '$.{s.name}')").alias(_value(s)) for s in specs)]
 
 
-def _field_types(specs: tuple[FieldSpec, ...]) -> list[Column]:
-    """Projection 2: each field's JSON kind and its typed value (null when it does not cast)."""
+def _field_types(specs: tuple[FieldSpec, ...], checks: tuple[ProductCheck, ...]) -> list[Column]:
+    """Projection 2: each field's JSON kind and its typed value (null when it does not cast),
+    and each product check's gap."""
     columns: list[Column] = []
     for spec in specs:
         value = _value(spec)
@@ -72,12 +74,12 @@ def _field_types(specs: tuple[FieldSpec, ...]) -> list[Column]:
         columns.append(typed.alias(typed_column(spec)))
         if spec.json_type in ("integer", "number"):
             columns.append(F.expr(f"try_variant_get({value}, '$', 'double')").alias(_number(spec)))
-    exact = "decimal(20,4)"
-    quantity, unit_price, total = (
-        F.expr(f"try_variant_get(_value_{name}, '$', '{exact}')")
-        for name in ("quantity", "unit_price", "total_amount")
-    )
-    columns.append((total - quantity * unit_price).alias(TOTAL_GAP))
+    def exact(name: str) -> Column:
+        return F.expr(f"try_variant_get(_value_{name}, '$', 'decimal(20,4)')")
+
+    for check in checks:
+        product = functools.reduce(operator.mul, [exact(name) for name in check.product_of])
+        columns.append((exact(check.field) - product).alias(_gap(check)))
     return columns
 
 
@@ -121,13 +123,13 @@ def _any(checks: list[Column]) -> Column:
     return functools.reduce(operator.or_, checks)
 
 
-def _reason_segments() -> tuple[list[Column], list[FieldSpec]]:
+def _reason_segments(stream: Contract) -> tuple[list[Column], list[FieldSpec]]:
     """The first contract failure of a message as a reason code, in pieces: one CASE per run of
     rules between two future-time rules, and the timestamp fields whose future-time rule sits
     between them. `reason` = the first non-null of segment 0, future(field 0), segment 1, ...
 
     Rules in contract order (size, UTF-8, JSON object, then per field missing / wrong type /
-    out of range, then the total), over the columns `value` (bytes), `payload` (the value
+    out of range, then the product checks), over the columns `value` (bytes), `payload` (the value
     parsed as a variant) and the two projections above. The future-time rules are left out
     of the heavy CASEs because their horizon changes with every batch: as a literal in the
     generated code it made each batch compile the whole classification anew."""
@@ -137,7 +139,7 @@ def _reason_segments() -> tuple[list[Column], list[FieldSpec]]:
         (F.col("payload").isNull() | ~F.col("_kind").startswith("OBJECT"), F.lit(Reason.NOT_JSON)),
     ]]
     timestamps: list[FieldSpec] = []
-    for spec in contract.fields():
+    for spec in stream.fields:
         rules = segments[-1]
         value = F.col(_value(spec))
         missing = value.isNull() | F.expr(f"is_variant_null({_value(spec)})")
@@ -147,7 +149,7 @@ def _reason_segments() -> tuple[list[Column], list[FieldSpec]]:
         rules.append((present & ~_has_type(spec), F.lit(f"{Reason.WRONG_TYPE}:{spec.name}")))
         if spec.name == "schema_version":
             rules.append(
-                (present & ~F.col(typed_column(spec)).isin(*contract.schema_versions()),
+                (present & ~F.col(typed_column(spec)).isin(*stream.schema_versions),
                  F.lit(Reason.UNKNOWN_SCHEMA_VERSION))
             )
         out_of_range = _out_of_range(spec)
@@ -156,8 +158,8 @@ def _reason_segments() -> tuple[list[Column], list[FieldSpec]]:
         if spec.is_timestamp:
             timestamps.append(spec)
             segments.append([])
-    segments[-1].append(
-        (F.abs(F.col(TOTAL_GAP)) > F.lit(contract.TOTAL_AMOUNT_TOLERANCE), F.lit(Reason.TOTAL_MISMATCH))
+    segments[-1].extend(
+        (F.abs(F.col(_gap(check))) > F.lit(check.tolerance), F.lit(check.reason)) for check in stream.checks
     )
     return [_first_of(rules) if rules else F.lit(None).cast("string") for rules in segments], timestamps
 
@@ -179,11 +181,12 @@ def batch_horizon(max_future_skew_seconds: float, now: datetime | None = None) -
 
 
 class ContractCheck:
-    """The contract as Spark columns, built once per job: building the few hundred column
+    """A stream's contract as Spark columns, built once per job: building the few hundred column
     expressions takes about half a second, which every micro-batch would pay again."""
 
-    def __init__(self) -> None:
-        specs = contract.fields()
+    def __init__(self, stream: Contract) -> None:
+        self.stream = stream
+        specs = stream.fields
         small_utf8 = (F.octet_length("value") <= contract.MAX_MESSAGE_BYTES) & F.expr(
             "is_valid_utf8(value)"
         )
@@ -197,11 +200,11 @@ class ContractCheck:
             F.when(small_utf8, F.expr("try_parse_json(cast(value as string))")).alias("payload"),
         ]
         self.values = _field_values(specs)
-        self.types = _field_types(specs)
-        segments, self.timestamps = _reason_segments()
+        self.types = _field_types(specs, stream.checks)
+        segments, self.timestamps = _reason_segments(stream)
         self.segments = [column.alias(_segment(i)) for i, column in enumerate(segments)]
-        self.scratch = ["_kind", TOTAL_GAP, *(name for spec in specs for name in (
-            _value(spec), _kind(spec), _number(spec), _text(spec)))]
+        self.scratch = ["_kind", *(_gap(check) for check in stream.checks), *(
+            name for spec in specs for name in (_value(spec), _kind(spec), _number(spec), _text(spec)))]
 
     def check(self, kafka_records: DataFrame) -> DataFrame:
         """Kafka records -> the same records with `payload` (variant), each field typed
@@ -230,19 +233,20 @@ class ContractCheck:
 def classify(
     kafka_records: DataFrame,
     max_future_skew_seconds: float = DEFAULT_MAX_FUTURE_SKEW_SECONDS,
+    stream: Contract | None = None,
 ) -> DataFrame:
     """Kafka records -> the same records with `payload` (variant) and `reason` (null = valid)."""
-    check = ContractCheck()
+    check = ContractCheck(stream or contract.contract())
     return check.with_reason(check.check(kafka_records), batch_horizon(max_future_skew_seconds))
 
 
-def to_silver_rows(classified: DataFrame, pii_salt: str) -> DataFrame:
+def to_silver_rows(classified: DataFrame, pii_salt: str, stream: Contract | None = None) -> DataFrame:
     """Valid classified records -> typed silver rows; PII fields hashed (`<name>_sha256`)."""
     columns = []
-    for spec in contract.fields():
+    for spec in (stream or contract.contract()).fields:
         value = F.col(typed_column(spec))
         if spec.pii:
-            columns.append(F.sha2(F.concat(F.lit(pii_salt), value), 256).alias(f"{spec.name}_sha256"))
+            columns.append(F.sha2(F.concat(F.lit(pii_salt), value), 256).alias(spec.silver_name))
         else:
             columns.append(value.alias(spec.name))
     return classified.where(F.col("reason").isNull()).select(
@@ -250,14 +254,16 @@ def to_silver_rows(classified: DataFrame, pii_salt: str) -> DataFrame:
     )
 
 
-def to_quarantine_rows(classified: DataFrame) -> DataFrame:
-    """Failing classified records -> quarantine rows: reason, coordinates, the raw message."""
+def to_quarantine_rows(classified: DataFrame, stream: Contract | None = None) -> DataFrame:
+    """Failing classified records -> quarantine rows: reason, coordinates, the message's key
+    (`event_id`, when it reads) and the raw message."""
+    key = (stream or contract.contract()).key
     utf8 = F.expr("is_valid_utf8(value)")
     return classified.where(F.col("reason").isNotNull()).select(
         F.col("reason"),
         *KAFKA_COLUMNS,
         F.col("kafka_key"),
-        F.expr("try_variant_get(payload, '$.event_id', 'string')").alias("event_id"),
+        F.expr(f"try_variant_get(payload, '$.{key}', 'string')").alias("event_id"),
         F.when(utf8, F.substring(F.col("value").cast("string"), 1, QUARANTINE_RAW_CHARS)).alias(
             "raw_value"
         ),

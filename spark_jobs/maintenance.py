@@ -2,7 +2,7 @@
 compact small files, rewrite manifests, expire old snapshots and remove orphan files; safe
 beside a running stream.
 
-- Compaction rewrites only cold partitions of silver.purchases (event days older than
+- Compaction rewrites only cold partitions of each stream's silver table (event days older than
   --cold-after-days), which the stream no longer appends to in the normal case, with Iceberg's
   partial progress so a conflict loses one file group, not the whole rewrite; a commit that
   still conflicts with the stream is retried.
@@ -27,15 +27,9 @@ import typer
 from pyspark.sql import SparkSession
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from lakehouse import contract
 from lakehouse.logs import get_logger
-from lakehouse.settings import (
-    GOLD_NAMESPACE,
-    QUARANTINE_TABLE,
-    SILVER_BATCHES_TABLE,
-    SILVER_TABLE,
-    Settings,
-    load_settings,
-)
+from lakehouse.settings import GOLD_NAMESPACE, Settings, load_settings
 from lakehouse.spark import spark_session
 
 log = get_logger("maintenance")
@@ -51,8 +45,9 @@ class Layer(StrEnum):
 
 
 def layer_tables(spark: SparkSession, layer: Layer) -> list[str]:
-    if layer is Layer.silver:
-        return [SILVER_TABLE, QUARANTINE_TABLE, SILVER_BATCHES_TABLE]
+    if layer is Layer.silver:  # every stream's tables that exist
+        return [table for stream in contract.contracts().values() for table in stream.tables
+                if spark.catalog.tableExists(table)]
     if not spark.catalog.databaseExists(GOLD_NAMESPACE):
         return []
     return sorted(f"{GOLD_NAMESPACE}.{row.tableName}"
@@ -109,8 +104,10 @@ def maintain_table(spark: SparkSession, settings: Settings, table: str, *, cold_
     catalog = settings.catalog_name
     before = table_stats(spark, table)
     where = ""
-    if table == SILVER_TABLE:
-        where = f"event_time < TIMESTAMP '{cold_before:%Y-%m-%d %H:%M:%S}'"
+    event_time = next((stream.event_time for stream in contract.contracts().values()
+                       if stream.silver_table == table), None)
+    if event_time:  # a stream's silver table: only its cold days
+        where = f"{event_time} < TIMESTAMP '{cold_before:%Y-%m-%d %H:%M:%S}'"
     rewrite_args = {
         "table": f"'{table}'",
         "options": "map('partial-progress.enabled', 'true', 'min-input-files', '2')",
@@ -161,7 +158,8 @@ def maintain(settings: Settings, spark: SparkSession | None = None, *, cold_afte
 
 
 def main(
-    layer: Layer = typer.Option(Layer.silver, help="silver: its three tables; gold: every gold table."),
+    layer: Layer = typer.Option(
+        Layer.silver, help="silver: every stream's three tables; gold: every gold table."),
     cold_after_days: float = typer.Option(1, help="Compact silver event days older than this."),
     snapshot_retention_hours: float = typer.Option(24, help="Expire snapshots older than this."),
     retain_last: int = typer.Option(

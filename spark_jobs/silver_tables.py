@@ -9,9 +9,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse import contract
-from lakehouse.contract import FieldSpec
+from lakehouse.contract import Contract, FieldSpec
 from lakehouse.logs import get_logger
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_NAMESPACE, SILVER_TABLE
+from lakehouse.settings import SILVER_NAMESPACE
 from spark_jobs.contract_checks import SPARK_TYPES
 
 log = get_logger("silver")
@@ -24,24 +24,24 @@ COMMIT_BATCH_ID = "lakehouse.batch-id"
 def silver_column(spec: FieldSpec) -> str:
     """The silver column of one contract field, as DDL."""
     if spec.pii:
-        return f"{spec.name}_sha256 string comment 'salted SHA-256 of {spec.name}'"
+        return f"{spec.silver_name} string comment 'salted SHA-256 of {spec.name}'"
     kind = "timestamp" if spec.is_timestamp else SPARK_TYPES[spec.json_type]
     return f"{spec.name} {kind} comment '{_sql_text(spec.description)}'"
 
 
-def silver_ddl() -> str:
-    columns = [silver_column(spec) for spec in contract.fields()]
+def silver_ddl(stream: Contract) -> str:
+    columns = [silver_column(spec) for spec in stream.fields]
     columns += ["kafka_topic string", "kafka_partition int", "kafka_offset bigint",
                 "kafka_timestamp timestamp", "ingested_at timestamp"]
     return (
-        f"create table if not exists {SILVER_TABLE} ({', '.join(columns)}) using iceberg "
-        "partitioned by (days(event_time)) "
+        f"create table if not exists {stream.silver_table} ({', '.join(columns)}) using iceberg "
+        f"partitioned by (days({stream.event_time})) "
         "tblproperties ('format-version'='2', 'write.distribution-mode'='none')"
     )
 
 
-QUARANTINE_DDL = f"""
-create table if not exists {QUARANTINE_TABLE} (
+QUARANTINE_DDL = """
+create table if not exists {table} (
   reason string, kafka_topic string, kafka_partition int, kafka_offset bigint,
   kafka_timestamp timestamp, kafka_key string, event_id string, raw_value string,
   raw_value_base64 string, raw_bytes int, quarantined_at timestamp
@@ -50,10 +50,10 @@ tblproperties ('format-version'='2', 'write.distribution-mode'='none')
 """
 
 
-def batches_ddl() -> str:
+def batches_ddl(stream: Contract) -> str:
     """The books table: one row per micro-batch, its columns those of BatchBooks."""
     columns = ", ".join(f"{name} {kind}" for name, kind in BatchBooks.columns())
-    return (f"create table if not exists {SILVER_BATCHES_TABLE} ({columns}) "
+    return (f"create table if not exists {stream.batches_table} ({columns}) "
             "using iceberg tblproperties ('format-version'='2')")
 
 
@@ -61,33 +61,35 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "")
 
 
-def create_tables(spark: SparkSession) -> None:
+def create_tables(spark: SparkSession, stream: Contract | None = None) -> None:
+    """A stream's silver, quarantine and books tables (default: purchases'), made or evolved."""
+    stream = stream or contract.contract()
     spark.sql(f"create namespace if not exists {SILVER_NAMESPACE}")
-    spark.sql(silver_ddl())
-    evolve_silver(spark)
-    # Day partitions, sorted by time then customer inside each file: the common queries filter
-    # on a time range and on customers; compaction keeps this order.
+    spark.sql(silver_ddl(stream))
+    evolve_silver(spark, stream)
+    # Day partitions, sorted by time then the message key (purchases: the customer) inside each
+    # file: the common queries filter on a time range and on it; compaction keeps this order.
     # Named with its catalog: Iceberg's own commands (this one) otherwise first try `silver` as
     # a catalog and log the failure with a stack trace.
-    spark.sql(f"alter table {spark.catalog.currentCatalog()}.{SILVER_TABLE} "
-              "write locally ordered by event_time, customer_id")
-    spark.sql(QUARANTINE_DDL)
-    spark.sql(batches_ddl())
+    spark.sql(f"alter table {spark.catalog.currentCatalog()}.{stream.silver_table} "
+              f"write locally ordered by {stream.event_time}, {stream.message_key}")
+    spark.sql(QUARANTINE_DDL.format(table=stream.quarantine_table))
+    spark.sql(batches_ddl(stream))
 
 
-def evolve_silver(spark: SparkSession) -> list[str]:
+def evolve_silver(spark: SparkSession, stream: Contract) -> list[str]:
     """Add the columns of contract fields the silver table lacks (a new schema_version's
     optional fields). Additive only: Iceberg adds a column in a metadata commit, old rows read
     it as null, nothing is rewritten and the stream keeps its checkpoint."""
-    present = {c.lower() for c in spark.table(SILVER_TABLE).columns}
+    present = {c.lower() for c in spark.table(stream.silver_table).columns}
     added = []
-    for spec in contract.fields():
-        column = f"{spec.name}_sha256" if spec.pii else spec.name
+    for spec in stream.fields:
+        column = spec.silver_name
         if column.lower() not in present:
-            spark.sql(f"alter table {SILVER_TABLE} add column {silver_column(spec)}")
+            spark.sql(f"alter table {stream.silver_table} add column {silver_column(spec)}")
             added.append(column)
     if added:
-        log.info("silver_schema_evolved", added=added)
+        log.info("silver_schema_evolved", table=stream.silver_table, added=added)
     return added
 
 

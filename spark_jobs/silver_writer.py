@@ -15,8 +15,9 @@ from pyspark.sql import Column, DataFrame, Row, Window
 from pyspark.sql import functions as F
 
 from lakehouse import contract
+from lakehouse.contract import Contract
 from lakehouse.logs import get_logger
-from lakehouse.settings import QUARANTINE_TABLE, SILVER_BATCHES_TABLE, SILVER_TABLE, Settings
+from lakehouse.settings import Settings
 from lakehouse.spark import materialized, quiet_release_warnings, release
 from spark_jobs.contract_checks import (
     ContractCheck,
@@ -37,19 +38,19 @@ def without_messages_in(rows: DataFrame, existing: DataFrame) -> DataFrame:
     return rows.join(existing.select(*COORDINATES), COORDINATES, "left_anti")
 
 
-def mark_new_events(silver_rows: DataFrame, existing: DataFrame) -> DataFrame:
-    """Silver rows with two marks, from one join with `existing` (which holds each event_id
-    at most once): `_present`, silver already holds this very Kafka message (a replayed
-    backfill overlap); `_new`, the row goes in: its event is not in `existing` and it has the
-    lowest Kafka coordinates of its event in the batch. The rest are duplicates."""
+def mark_new_events(silver_rows: DataFrame, existing: DataFrame, key: str = "event_id") -> DataFrame:
+    """Silver rows with two marks, from one join with `existing` (which holds each `key` at
+    most once): `_present`, silver already holds this very Kafka message (a replayed backfill
+    overlap); `_new`, the row goes in: its event is not in `existing` and it has the lowest
+    Kafka coordinates of its event in the batch. The rest are duplicates."""
     held = existing.select(
-        "event_id", *(F.col(c).alias(f"_held_{c}") for c in COORDINATES)
+        key, *(F.col(c).alias(f"_held_{c}") for c in COORDINATES)
     )
     first = F.row_number().over(
-        Window.partitionBy("event_id").orderBy("kafka_partition", "kafka_offset")) == 1
+        Window.partitionBy(key).orderBy("kafka_partition", "kafka_offset")) == 1
     same_message = functools.reduce(operator.and_, [F.col(f"_held_{c}") == F.col(c) for c in COORDINATES])
     return (
-        silver_rows.join(held, "event_id", "left")
+        silver_rows.join(held, key, "left")
         .withColumn("_present", F.coalesce(same_message, F.lit(False)))
         .withColumn("_new", first & F.col("_held_kafka_offset").isNull())
         .drop(*(f"_held_{c}" for c in COORDINATES))
@@ -88,11 +89,11 @@ def in_ranges(column: str, ranges: list[tuple[datetime, datetime]]) -> Column:
         (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end)) for start, end in ranges])
 
 
-def batch_stats(classified: DataFrame) -> Row:
+def batch_stats(classified: DataFrame, stream: Contract) -> Row:
     """A batch's figures in one pass: input_rows, min_offset, max_offset, valid_rows and the
     minutes of the valid rows' event times, `units` (one Spark job instead of five)."""
     valid = F.col("reason").isNull()
-    event_time = F.col(typed_column(next(spec for spec in contract.fields() if spec.name == "event_time")))
+    event_time = F.col(typed_column(stream.field(stream.event_time)))
     return classified.agg(
         F.count(F.lit(1)).alias("input_rows"),
         F.min("kafka_offset").alias("min_offset"),
@@ -107,9 +108,6 @@ def batch_stats(classified: DataFrame) -> Row:
 # that may already hold the batch's rows, or against a later clock.
 COMMIT_BOOKS = "lakehouse.books"
 COMMIT_HORIZON = "lakehouse.horizon"
-BATCH_TABLES = (SILVER_TABLE, QUARANTINE_TABLE, SILVER_BATCHES_TABLE)
-
-
 class SilverBatchWriter:
     """The foreachBatch function: classify, deduplicate, and commit each table exactly once.
 
@@ -120,6 +118,7 @@ class SilverBatchWriter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.stream = contract.contract(settings.stream)
         self._query_id: str | None = None
         self._query_started = threading.Event()
         self._check: ContractCheck | None = None
@@ -136,14 +135,14 @@ class SilverBatchWriter:
         started = time.monotonic()
         spark = batch.sparkSession
         if self._check is None:
-            self._check = ContractCheck()
+            self._check = ContractCheck(self.stream)
             # The optimizer's constraint propagation walks every alias of the typed fields
             # through each projection and join; with a contract this wide it runs for minutes
             # and out of memory. The batch's plans gain nothing from the inferred filters.
             spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
             quiet_release_warnings(spark)
         may_be_replay = self._last_batch_id is None or batch_id <= self._last_batch_id
-        done = ({table: summary for table in BATCH_TABLES
+        done = ({table: summary for table in self.stream.tables
                  if (summary := committed_summary(spark, table, query_id, batch_id)) is not None}
                 if may_be_replay else {})
         if done:
@@ -161,31 +160,32 @@ class SilverBatchWriter:
         self._last_batch_id = batch_id
         # books.seconds ends where the books are known, before the commits; with_commits_seconds
         # is the whole batch function.
-        log.info("silver_batch", **asdict(books),
+        log.info("silver_batch", stream=self.stream.name, **asdict(books),
                  with_commits_seconds=round(time.monotonic() - started, 3))
 
     def _write(self, classified: DataFrame, query_id: str, batch_id: int, started: float,
                horizon: datetime, done: dict[str, dict[str, str]],
                pinned: dict[str, str] | None) -> BatchBooks:
         spark = classified.sparkSession
-        stats = batch_stats(classified)
+        silver_table, quarantine_table, batches_table = self.stream.tables
+        stats = batch_stats(classified, self.stream)
         input_rows, valid_rows = stats["input_rows"], stats["valid_rows"]
         in_offsets = (F.col("kafka_offset").between(stats["min_offset"], stats["max_offset"])
                       if input_rows else F.lit(False))
 
         quarantine = marked = None
         quarantined_rows = present_valid = silver_rows = 0
-        if input_rows > valid_rows and QUARANTINE_TABLE not in done:
+        if input_rows > valid_rows and quarantine_table not in done:
             quarantine = materialized(without_messages_in(
-                to_quarantine_rows(classified), spark.table(QUARANTINE_TABLE).where(in_offsets)))
+                to_quarantine_rows(classified, self.stream), spark.table(quarantine_table).where(in_offsets)))
             quarantined_rows = quarantine.count()
-        if valid_rows and SILVER_TABLE not in done:
+        if valid_rows and silver_table not in done:
             # Only the minutes the batch's events fall in (LOOKUP_UNIT): the batch's whole
             # event-time span can reach back to the backlog's start.
-            existing = spark.table(SILVER_TABLE).where(
-                in_ranges("event_time", lookup_ranges(stats["units"])))
+            existing = spark.table(silver_table).where(
+                in_ranges(self.stream.event_time, lookup_ranges(stats["units"])))
             marked = materialized(mark_new_events(
-                to_silver_rows(classified, self.settings.pii_salt), existing))
+                to_silver_rows(classified, self.settings.pii_salt, self.stream), existing, self.stream.key))
             counts = marked.agg(F.count(F.when(F.col("_present"), 1)).alias("present"),
                                 F.count(F.when(F.col("_new"), 1)).alias("new")).first()
             present_valid, silver_rows = counts["present"], counts["new"]
@@ -201,12 +201,12 @@ class SilverBatchWriter:
         if marked is not None:
             if books.silver_rows:
                 new_rows = marked.where("_new").drop("_present", "_new")
-                append_batch(new_rows, SILVER_TABLE, query_id, batch_id, properties)
+                append_batch(new_rows, silver_table, query_id, batch_id, properties)
             release(marked)
         if quarantine is not None:
             if books.quarantined_rows:
-                append_batch(quarantine, QUARANTINE_TABLE, query_id, batch_id, properties)
+                append_batch(quarantine, quarantine_table, query_id, batch_id, properties)
             release(quarantine)
-        if SILVER_BATCHES_TABLE not in done:
-            append_batch(books.as_frame(spark), SILVER_BATCHES_TABLE, query_id, batch_id, properties)
+        if batches_table not in done:
+            append_batch(books.as_frame(spark), batches_table, query_id, batch_id, properties)
         return books

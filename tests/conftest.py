@@ -50,9 +50,10 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, kafka_bootstrap: str) -> Settings:
-    """Settings of a test of its own: its own home folder (catalog, tables, checkpoints) and topic."""
+    """Settings of a test of its own: its own home folder (catalog, tables, checkpoints) and
+    topics (each stream's topic behind a prefix of its own)."""
     return Settings(home=tmp_path / "lakehouse", kafka_bootstrap=kafka_bootstrap,
-                    topic=f"purchases_{uuid.uuid4().hex[:10]}")
+                    topic_prefix=f"t{uuid.uuid4().hex[:10]}_")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -12,14 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from lakehouse.contract import (
-    MAX_MESSAGE_BYTES,
-    TOTAL_AMOUNT_TOLERANCE,
-    FieldSpec,
-    Reason,
-    fields,
-    schema_versions,
-)
+from lakehouse.contract import MAX_MESSAGE_BYTES, PURCHASES, Contract, FieldSpec, Reason, contract
 from lakehouse.settings import Settings
 
 MAX_FUTURE_SKEW = timedelta(seconds=Settings.model_fields["max_future_skew_seconds"].default)
@@ -66,13 +59,14 @@ def _out_of_range(spec: FieldSpec, value: Any) -> bool:
 
 
 def quarantine_reason(
-    raw: bytes, now: datetime | None = None, max_future_skew: timedelta = MAX_FUTURE_SKEW
+    raw: bytes, now: datetime | None = None, max_future_skew: timedelta = MAX_FUTURE_SKEW,
+    stream: str = PURCHASES,
 ) -> str | None:
     """The first contract failure of one Kafka message value, or None when it is valid.
 
     Same order and codes as the Spark silver job: size, UTF-8, JSON object, then per field in
     contract order missing / wrong type / out of range (and an event_time too far ahead of
-    `now`), then the total_amount rule."""
+    `now`), then the contract's product checks (purchases: the total_amount rule)."""
     if len(raw) > MAX_MESSAGE_BYTES:
         return Reason.OVERSIZED
     try:
@@ -85,17 +79,19 @@ def quarantine_reason(
         return Reason.NOT_JSON
     if not isinstance(event, dict):
         return Reason.NOT_JSON
-    return event_reason(event, now, max_future_skew)
+    return event_reason(event, now, max_future_skew, stream)
 
 
 def event_reason(
     event: dict[str, Any],
     now: datetime | None = None,
     max_future_skew: timedelta = MAX_FUTURE_SKEW,
+    stream: str = PURCHASES,
 ) -> str | None:
     """The first contract failure of a parsed event, or None when it is valid."""
     now = now or datetime.now(UTC)
-    for spec in fields():
+    spec_of: Contract = contract(stream)
+    for spec in spec_of.fields:
         value = event.get(spec.name)
         if value is None:
             if spec.required:
@@ -105,13 +101,14 @@ def event_reason(
             spec.is_timestamp and parse_event_time(value) is None
         ):
             return f"{Reason.WRONG_TYPE}:{spec.name}"
-        if spec.name == "schema_version" and value not in schema_versions():
+        if spec.name == "schema_version" and value not in spec_of.schema_versions:
             return Reason.UNKNOWN_SCHEMA_VERSION
         if _out_of_range(spec, value):
             return f"{Reason.OUT_OF_RANGE}:{spec.name}"
         if spec.is_timestamp and parse_event_time(value) > now + max_future_skew:
             return Reason.FUTURE_EVENT_TIME
-    expected = Decimal(str(event["quantity"])) * Decimal(str(event["unit_price"]))
-    if abs(Decimal(str(event["total_amount"])) - expected) > TOTAL_AMOUNT_TOLERANCE:
-        return Reason.TOTAL_MISMATCH
+    for check in spec_of.checks:
+        expected = math.prod((Decimal(str(event[name])) for name in check.product_of), start=Decimal(1))
+        if abs(Decimal(str(event[check.field])) - expected) > check.tolerance:
+            return check.reason
     return None
