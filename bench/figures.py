@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from rich.table import Table
@@ -33,9 +34,11 @@ class Size:
     # silver commits the orchestration stage times to gold published, and events in each
     orchestration_rounds: int = 6
     orchestration_events: int = 500
+    # Messages of each of the six streams that the streams stage drains.
+    stream_events: int = 100_000
     # The stages a run of this size measures (`--only` picks others).
-    stages: tuple[str, ...] = ("producer", "drains", "dbt", "ml", "dashboard", "freshness",
-                               "sustained", "orchestration")
+    stages: tuple[str, ...] = ("producer", "drains", "streams", "dbt", "ml", "dashboard",
+                               "freshness", "sustained", "orchestration")
 
 
 SIZES = {
@@ -46,7 +49,7 @@ SIZES = {
     # `--size small --only dbt --only ml` or the full run.
     "small": Size("small", events=5_000, freshness_seconds=10, freshness_rate=2_000,
                   incremental_events=1_000, first_minute_seconds=5, orchestration_rounds=2,
-                  sustained_rates=(1_000, 4_000), sustained_seconds=8,
+                  sustained_rates=(1_000, 4_000), sustained_seconds=8, stream_events=3_000,
                   stages=("producer", "drains", "freshness")),
 }
 
@@ -84,6 +87,18 @@ def drain_rate(metrics: Sequence[dict[str, Any]]) -> tuple[int, float]:
     batches = [m for m in metrics if m.get("input_rows", 0) > 0]
     return (sum(int(m["input_rows"]) for m in batches),
             sum(float(m["batch_seconds"]) for m in batches))
+
+
+def concurrent_drain_rate(runs: Sequence[Sequence[dict[str, Any]]]) -> tuple[int, float]:
+    """Rows and seconds of queries draining side by side (one metrics list each): all their
+    rows over the wall time from the first batch's start to the last one's end, so overlapping
+    batches count once. One query's batches back to back give about `drain_rate`'s seconds."""
+    batches = [m for metrics in runs for m in metrics if m.get("input_rows", 0) > 0]
+    if not batches:
+        return 0, 0.0
+    starts = [datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00")).timestamp() for m in batches]
+    ends = [start + float(m["batch_seconds"]) for start, m in zip(starts, batches, strict=True)]
+    return sum(int(m["input_rows"]) for m in batches), max(ends) - min(starts)
 
 
 def split_at(stamped: Sequence[tuple[float, float]], boundary: float) -> tuple[list[float], list[float]]:

@@ -29,6 +29,7 @@ from bench.figures import (
     Report,
     Size,
     Sustained,
+    concurrent_drain_rate,
     drain_rate,
     highest_sustained,
     interval_seconds,
@@ -41,6 +42,7 @@ from bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch
 from bench.processes import Finished, MemorySampler, Stage, StageFailed, run_stage
 from bench.read_count import JOB as READ_COUNT_JOB
 from lakehouse.catalog import iceberg_catalog
+from lakehouse.contract import PURCHASES, stream_names
 from lakehouse.kafka_topics import ensure_topic
 from lakehouse.settings import GOLD_FACT_TABLE, PROJECT_ROOT, SILVER_TABLE, Settings
 from ml import registry
@@ -231,6 +233,67 @@ def measure_drains(bench: Bench) -> None:
                          "kafka ConsumerPerformance", consumer_rate))
         bench.add(Figure(f"{job} drain vs spark read+count", "rows/s", rates[job],
                          "spark read+count", rates["spark read+count"]))
+
+
+def measure_streams(bench: Bench) -> None:
+    """Silver draining every stream at once against silver draining one: the same backlog per
+    stream (size.stream_events of each of the six contracts), drained (available-now) by one
+    session running a query per stream, by six sessions side by side (a job per topic), and,
+    the baseline, by one session on the purchases topic alone; each on a catalog of its own."""
+    size, streams = bench.size, stream_names()
+    prefix = "bench_streams_"
+    topics = replace_settings(bench.settings, stream=PURCHASES, topic_prefix=prefix,
+                              topic=prefix + PURCHASES)
+    bench.say(f"streams: {size.stream_events:,} messages to each of {len(streams)} topics")
+    for stream in streams:
+        ensure_topic(topics.for_stream(stream))
+        bench.run(f"producer ({stream})", producer_args(
+            size.stream_events, 42, topics.for_stream(stream).topic, stream=stream,
+            late_share=0.01, **BACKLOG_SHARES), topics)
+
+    def at(name: str) -> Settings:
+        return replace_settings(topics, home=bench.settings.home / "streams" / name)
+
+    def stream_args(*names: str) -> list[str]:
+        return python("-m", "spark_jobs.silver", *(arg for n in names for arg in ("--stream", n)))
+
+    one = at("one")
+    bench.say(f"silver: {PURCHASES} alone (one session)")
+    bench.run("silver one stream", stream_args(PURCHASES), one)
+    one_rows, one_seconds = concurrent_drain_rate([_metrics(one, "silver")])
+    shared = at("one-session")
+    bench.say(f"silver: {len(streams)} streams in one session")
+    bench.run("silver six streams one session", stream_args("all"), shared)
+    shared_rows, shared_seconds = concurrent_drain_rate(
+        [_metrics(shared.for_stream(stream), "silver") for stream in streams])
+    apart = at("six-sessions")
+    bench.say(f"silver: {len(streams)} streams, a session each, side by side")
+    jobs = [bench.start(f"silver session ({stream})", stream_args(stream), apart) for stream in streams]
+    for job in jobs:
+        finished = job.wait(3600)
+        if finished.returncode != 0:
+            raise StageFailed(f"{finished.name} exited {finished.returncode}; see {job.err_path}")
+    apart_rows, apart_seconds = concurrent_drain_rate(
+        [_metrics(apart.for_stream(stream), "silver") for stream in streams])
+    expected = size.stream_events * len(streams)
+    if (one_rows, shared_rows, apart_rows) != (size.stream_events, expected, expected):
+        raise StageFailed(f"silver read {one_rows} / {shared_rows} / {apart_rows} rows of "
+                          f"{size.stream_events} / {expected} / {expected}")
+    one_rate = rate(one_rows, one_seconds)
+    bench.add(Figure("silver drain, six streams in one session", "rows/s",
+                     rate(shared_rows, shared_seconds), "silver drain, one stream", one_rate,
+                     note="all six topics' rows over the wall time of their batches"))
+    bench.add(Figure("silver drain, six streams in six sessions", "rows/s",
+                     rate(apart_rows, apart_seconds), "silver drain, one stream", one_rate,
+                     note="a job per topic, started together"))
+    bench.report.details["streams"] = {
+        "events_per_stream": size.stream_events,
+        "one stream seconds": round(one_seconds, 2),
+        "six streams one session seconds": round(shared_seconds, 2),
+        "six streams six sessions seconds": round(apart_seconds, 2),
+        "process seconds": {name: bench.report.stage_seconds.get(name) for name in (
+            "silver one stream", "silver six streams one session")},
+    }
 
 
 def _metrics(settings: Settings, job: str) -> list[dict[str, Any]]:
@@ -599,7 +662,7 @@ def stack_memory(bench: Bench) -> None:
 
 
 STAGES: tuple[Callable[[Bench], None], ...] = (
-    measure_producer, measure_drains, measure_dbt, measure_ml, measure_dashboard,
+    measure_producer, measure_drains, measure_streams, measure_dbt, measure_ml, measure_dashboard,
     measure_freshness, measure_sustained, measure_orchestration,
 )
 

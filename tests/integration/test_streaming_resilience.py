@@ -20,11 +20,13 @@ import pytest
 from kafka import KafkaProducer
 
 from lakehouse.catalog import iceberg_catalog
+from lakehouse.contract import PURCHASES, contract
 from lakehouse.kafka_topics import ensure_topic
 from lakehouse.settings import PROJECT_ROOT, QUARANTINE_TABLE, SILVER_TABLE, Settings
 from ops import local_kafka
 from ops.local_kafka import free_port_pair
 from producer.events import GeneratorOptions, Message, generate
+from producer.streams import messages as stream_messages
 from spark_jobs.bronze import read_bronze
 from tests.conftest import run_cli, settings_env
 
@@ -32,12 +34,12 @@ pytestmark = pytest.mark.integration
 
 
 def start_job(settings: Settings, job: str, log_dir: Path, interval: str = "2 seconds",
-              extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+              extra_env: dict[str, str] | None = None, streams: tuple[str, ...] = ()) -> subprocess.Popen:
     log_dir.mkdir(parents=True, exist_ok=True)
     out = (log_dir / f"{job}.log").open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", f"spark_jobs.{job}", "--trigger", "processing-time",
-         "--interval", interval],
+         "--interval", interval, *(arg for stream in streams for arg in ("--stream", stream))],
         cwd=PROJECT_ROOT, env={**settings_env(settings), **(extra_env or {})},
         stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -106,27 +108,30 @@ class Flow(threading.Thread):
         return self.messages[: self.sent]
 
 
-def drain(settings: Settings) -> None:
-    run_cli(settings, "-m", "spark_jobs.bronze")
-    run_cli(settings, "-m", "spark_jobs.silver")
+def drain(settings: Settings, streams: tuple[str, ...] = ()) -> None:
+    args = [arg for stream in streams for arg in ("--stream", stream)]
+    run_cli(settings, "-m", "spark_jobs.bronze", *args)
+    run_cli(settings, "-m", "spark_jobs.silver", *args)
 
 
 def reconcile(settings: Settings, spark, messages: list[Message]) -> None:
     """bronze: every message once; silver: the distinct valid events; quarantine: the
-    malformed ones with their reasons; counts and revenue match."""
+    malformed ones with their reasons; counts (and purchases' revenue) match."""
+    stream = contract(settings.stream)
     bronze = read_bronze(spark, settings).select("partition", "offset", "value").collect()
     assert len(bronze) == len(messages)
     assert len({(r.partition, r.offset) for r in bronze}) == len(messages)
     assert Counter(bytes(r.value) for r in bronze) == Counter(m.value for m in messages)
 
     valid = {m.event_id: json.loads(m.value, parse_float=Decimal)
-             for m in messages if m.kind in ("valid", "anomaly")}
+             for m in messages if m.kind in ("valid", "anomaly", "late")}
     catalog = iceberg_catalog(settings)
-    silver = catalog.load_table(SILVER_TABLE).scan().to_arrow()
+    silver = catalog.load_table(stream.silver_table).scan().to_arrow()
     assert silver.num_rows == len(valid)
-    assert set(silver["event_id"].to_pylist()) == set(valid)
-    assert pc.sum(silver["total_amount"]).as_py() == sum(e["total_amount"] for e in valid.values())
-    quarantine = catalog.load_table(QUARANTINE_TABLE).scan().to_arrow()
+    assert set(silver[stream.key].to_pylist()) == set(valid)
+    if stream.name == PURCHASES:
+        assert pc.sum(silver["total_amount"]).as_py() == sum(e["total_amount"] for e in valid.values())
+    quarantine = catalog.load_table(stream.quarantine_table).scan().to_arrow()
     assert Counter(quarantine["reason"].to_pylist()) == Counter(
         m.label for m in messages if m.kind == "malformed")
     coordinates = list(zip(quarantine["kafka_partition"].to_pylist(),
@@ -134,14 +139,20 @@ def reconcile(settings: Settings, spark, messages: list[Message]) -> None:
     assert len(set(coordinates)) == len(coordinates)
 
 
-def test_kill_9_at_random_moments_loses_and_duplicates_nothing(settings, spark, tmp_path):
-    options = GeneratorOptions(count=30_000, seed=61, malformed_share=0.03, duplicate_share=0.05)
-    flow = Flow(settings, list(generate(options)), rate=40)  # flows until the kills are done
-    flow.start()
+def test_kill_9_at_random_moments_loses_and_duplicates_nothing_on_two_streams(settings, spark, tmp_path):
+    """Each job runs a query per stream in one process (purchases and clickstream), both
+    streams flowing; kill -9 takes both queries down at once."""
+    options = GeneratorOptions(count=30_000, seed=61, malformed_share=0.03, duplicate_share=0.05,
+                               late_share=0.03)
+    streams = (PURCHASES, "clickstream")
+    flows = {stream: Flow(settings.for_stream(stream), list(stream_messages(stream, options)), rate=40)
+             for stream in streams}  # they flow until the kills are done
+    for flow in flows.values():
+        flow.start()
     small_batches = {"LAKEHOUSE_MAX_OFFSETS_PER_TRIGGER": "100"}
     rng = random.Random(int(time.time()))
     kills = []
-    jobs = {job: start_job(settings, job, tmp_path, extra_env=small_batches)
+    jobs = {job: start_job(settings, job, tmp_path, extra_env=small_batches, streams=streams)
             for job in ("bronze", "silver")}
     for _ in range(5):
         marks = {job: batches_logged(tmp_path / f"{job}.log") for job in jobs}
@@ -152,14 +163,19 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(settings, spark, 
             time.sleep(wait)
             crash(jobs[job])
             kills.append((job, round(wait, 2)))
-            jobs[job] = start_job(settings, job, tmp_path, extra_env=small_batches)
-    messages = flow.stop()
+            jobs[job] = start_job(settings, job, tmp_path, extra_env=small_batches, streams=streams)
+    sent = {stream: flow.stop() for stream, flow in flows.items()}
     for process in jobs.values():
         crash(process)
-    print(f"kill -9 (job, seconds after a committed batch): {kills}")
-    drain(settings)
-    reconcile(settings, spark, messages)
-    assert (tmp_path / "silver.log").read_text().count("silver_batch") >= 5
+    print(f"kill -9 (job, seconds after a committed batch): {kills}; sent: "
+          f"{ {stream: len(messages) for stream, messages in sent.items()} }")
+    drain(settings, streams)
+    for stream, messages in sent.items():
+        assert Counter(m.kind for m in messages)["malformed"] > 0
+        reconcile(settings.for_stream(stream), spark, messages)
+    silver_log = (tmp_path / "silver.log").read_text()
+    for stream in streams:
+        assert silver_log.count(f"stream='{stream}'") >= 5, stream
 
 
 def test_broker_restart_under_running_streams(tmp_path, spark):

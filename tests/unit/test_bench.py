@@ -15,6 +15,7 @@ from bench.figures import (
     Figure,
     Goal,
     Report,
+    concurrent_drain_rate,
     drain_rate,
     figures_table,
     highest_sustained,
@@ -214,3 +215,13 @@ def test_parse_structured_log_lines() -> None:
     assert parsing.last_log_event(text, "produced")["sent"] == 30
     with pytest.raises(parsing.OutputError):
         parsing.last_log_event(text, "scored")
+
+
+def test_queries_draining_side_by_side_count_their_overlap_once():
+    one = [{"timestamp": "2026-12-07T10:00:00.000Z", "batch_seconds": 4.0, "input_rows": 400},
+           {"timestamp": "2026-12-07T10:00:04.000Z", "batch_seconds": 2.0, "input_rows": 200},
+           {"timestamp": "2026-12-07T10:00:06.000Z", "batch_seconds": 0.1, "input_rows": 0}]
+    other = [{"timestamp": "2026-12-07T10:00:01.000Z", "batch_seconds": 6.0, "input_rows": 300}]
+    assert concurrent_drain_rate([one, other]) == (900, 7.0)
+    assert concurrent_drain_rate([one]) == (600, 6.0) and drain_rate(one) == (600, 6.0)
+    assert concurrent_drain_rate([[]]) == (0, 0.0)
