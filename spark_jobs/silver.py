@@ -16,7 +16,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from lakehouse.contract import contract
+from lakehouse.contract import contracts
 from lakehouse.settings import Settings
 from spark_jobs.silver_tables import create_tables
 from spark_jobs.silver_writer import SilverBatchWriter
@@ -35,7 +35,6 @@ def start_query(spark: SparkSession, settings: Settings, trigger: Trigger,
                 interval: str) -> tuple[StreamingQuery, MetricsRecorder]:
     query_name = f"silver-{settings.topic}"
     recorder = record_metrics(spark, settings.metrics_path("silver"), query_name)
-    create_tables(spark, contract(settings.stream))
     batch_writer = SilverBatchWriter(settings)
     writer = (
         read_kafka(spark, settings)
@@ -48,11 +47,20 @@ def start_query(spark: SparkSession, settings: Settings, trigger: Trigger,
     return query, recorder
 
 
+def create_every_table(spark: SparkSession) -> None:
+    """Every contract's silver tables, whichever streams this job runs: gold's models read
+    every stream's silver table, so a stream that never ran reads as empty, not missing."""
+    for stream in contracts().values():
+        create_tables(spark, stream)
+
+
 def start(settings: Settings, trigger: Trigger, interval: str, timeout: float | None,
           streams: list[str] | None = None) -> None:
-    start_streams("silver", start_query, settings, trigger, interval, timeout, streams)
+    start_streams("silver", start_query, settings, trigger, interval, timeout, streams,
+                  create_every_table)
 
 
 if __name__ == "__main__":
     job_cli("silver", start_query,
-            "Stream each stream's Kafka topic into Iceberg silver.<stream> and its quarantine.")()
+            "Stream each stream's Kafka topic into Iceberg silver.<stream> and its quarantine.",
+            create_every_table)()

@@ -172,11 +172,15 @@ QueryStart = Callable[[SparkSession, Settings, Trigger, str], "tuple[StreamingQu
 
 
 def start_streams(job: str, start_query: QueryStart, settings: Settings, trigger: Trigger,
-                  interval: str, timeout: float | None, streams: list[str] | None = None) -> None:
+                  interval: str, timeout: float | None, streams: list[str] | None = None,
+                  prepare: Callable[[SparkSession], None] | None = None) -> None:
     """Run one job's query for each of `streams` (default: the settings' stream) in one Spark
     session, each with its own checkpoint, and wait for them all (docs/benchmarks.md: one
-    session for many topics costs less on two cores than a session per topic)."""
+    session for many topics costs less on two cores than a session per topic). `prepare`
+    runs once on the session before the queries start."""
     spark = spark_session(settings, job)
+    if prepare is not None:
+        prepare(spark)
     queries = [start_query(spark, settings.for_stream(stream), trigger, interval)
                for stream in streams or [settings.stream]]
     run_all(spark, queries, trigger, timeout)
@@ -191,7 +195,8 @@ def chosen_streams(names: list[str] | None) -> list[str] | None:
     return [contract.contract(name).name for name in names]
 
 
-def job_cli(job: str, start_query: QueryStart, description: str) -> typer.Typer:
+def job_cli(job: str, start_query: QueryStart, description: str,
+            prepare: Callable[[SparkSession], None] | None = None) -> typer.Typer:
     """The command line every streaming job has: streams, trigger, interval, timeout; settings
     from the environment."""
     app = typer.Typer(add_completion=False)
@@ -207,7 +212,7 @@ def job_cli(job: str, start_query: QueryStart, description: str) -> typer.Typer:
     ) -> None:
         try:
             start_streams(job, start_query, load_settings(), trigger, interval, timeout,
-                          chosen_streams(stream))
+                          chosen_streams(stream), prepare)
         except Exception as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

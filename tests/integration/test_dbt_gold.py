@@ -35,7 +35,10 @@ NEW = GeneratorOptions(count=150, seed=102, days=0.5, end_time=END, duplicate_sh
 LATE = GeneratorOptions(count=150, seed=103, days=2, end_time=END - timedelta(days=9))
 RESENT = 100  # the last messages of round 1, sent again
 MARTS = ["fct_purchases", "dim_customers", "dim_products", "agg_daily_sales",
-         "agg_city_performance", "agg_customer_value"]
+         "agg_city_performance", "agg_customer_value",
+         # the other streams' gold (models/marts/<stream>/)
+         "agg_sensor_readings_hourly", "agg_api_latency_minutely", "agg_product_mentions_daily",
+         "agg_funnel_daily", "agg_account_daily"]
 
 
 def dbt(settings: Settings, *args: str) -> dict:

@@ -23,7 +23,10 @@ FIRST = GeneratorOptions(count=800, seed=301, days=2, duplicate_share=0.02, malf
 # count, so a longer run of FIRST's seed would re-send FIRST's events at other times).
 MORE = GeneratorOptions(count=300, seed=302, days=2, duplicate_share=0.02, malformed_share=0.02)
 GOLD_MODELS = ["fct_purchases", "dim_customers", "dim_products", "agg_daily_sales",
-               "agg_city_performance", "agg_customer_value"]
+               "agg_city_performance", "agg_customer_value",
+               # the other streams' gold (models/marts/<stream>/)
+               "agg_sensor_readings_hourly", "agg_api_latency_minutely", "agg_product_mentions_daily",
+               "agg_funnel_daily", "agg_account_daily"]
 
 # A purchase with a negative total, written straight into silver as a bug upstream would:
 # silver's contract never lets one through, gold's test assert_no_negative_totals catches it.

@@ -142,7 +142,8 @@ def test_freshness_thresholds_default_to_dbts_silver_source_freshness():
     sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "__sources.yml").read_text())
     silver = next(s for s in sources["sources"] if s["name"] == "silver")
     hours = {"hour": 1, "day": 24}
-    freshness = silver["config"]["freshness"]
+    purchases = next(t for t in silver["tables"] if t["name"] == "purchases")
+    freshness = purchases["config"]["freshness"]
     as_hours = {k: v["count"] * hours[v["period"]] for k, v in freshness.items()}
     settings = Settings()
     assert (settings.freshness_warn_hours, settings.freshness_error_hours) == (

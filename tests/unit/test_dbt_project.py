@@ -25,9 +25,11 @@ def test_every_model_and_seed_has_a_yml_of_the_same_name_beside_it():
 
 
 def test_accepted_values_match_the_contract_enums():
-    enums = {spec.name: set(spec.enum) for spec in contract.fields() if spec.enum}
     checked = 0
     for path in _ymls(MODELS) + _ymls(SEEDS):
+        # a stream's gold lives in models/marts/<stream>/; the rest is purchases'
+        stream = path.parent.name if path.parent.name in contract.stream_names() else contract.PURCHASES
+        enums = {spec.name: set(spec.enum) for spec in contract.contract(stream).fields if spec.enum}
         doc = yaml.safe_load(path.read_text())
         for node in doc.get("models", []) + doc.get("seeds", []):
             for column in node.get("columns", []):
@@ -41,3 +43,20 @@ def test_accepted_values_match_the_contract_enums():
 
 def test_the_analyses_are_there():
     assert set(analysis_names()) == ANALYSES
+
+
+def test_the_sensor_normal_ranges_are_the_ones_the_producer_draws_from():
+    from producer.streams import METRICS
+
+    rows = (SEEDS / "sensor_normal_ranges.csv").read_text().splitlines()[1:]
+    seeded = {metric: (unit, float(low), float(high))
+              for metric, unit, low, high in (row.split(",") for row in rows)}
+    assert seeded == METRICS
+    assert set(seeded) == set(contract.contract("iot_sensors").field("metric").enum)
+
+
+def test_every_stream_has_a_staging_model_and_a_gold_folder():
+    for stream in contract.stream_names():
+        assert (MODELS / "staging" / f"stg_{stream}.sql").exists(), stream
+        if stream != contract.PURCHASES:
+            assert list((MODELS / "marts" / stream).glob("*.sql")), stream

@@ -205,7 +205,8 @@ def test_defaults_agree_with_env_example():
     env = env_example_defaults()
     assert unquote(variables["region"]["default"]) == env["LAKEHOUSE_AWS_REGION"]
     assert unquote(variables["athena_workgroup"]["default"]) == env["LAKEHOUSE_ATHENA_WORKGROUP"]
-    assert unquote(variables["kafka_topic"]["default"]) == env["LAKEHOUSE_TOPIC_PREFIX"] + env["LAKEHOUSE_STREAM"]
+    topic = env["LAKEHOUSE_TOPIC_PREFIX"] + env["LAKEHOUSE_STREAM"]  # LAKEHOUSE_TOPIC's default
+    assert unquote(variables["kafka_topic"]["default"]) == topic
 
 
 def fmt_binary() -> str | None:
