@@ -26,6 +26,7 @@ class Step:
     task_id: str
     command: str
     doc: str
+    pool: str | None = None  # an Airflow pool the step runs in (gold's writers share one)
 
 
 def cadence_dags(stream: str, layers: Mapping[str, Sequence[Step]]) -> dict[str, DAG]:
@@ -50,7 +51,8 @@ def cadence_dags(stream: str, layers: Mapping[str, Sequence[Step]]) -> dict[str,
             previous = None
             for step in steps:
                 task = BashOperator(task_id=step.task_id, bash_command=step.command,
-                                    cwd=str(PROJECT_ROOT), doc_md=step.doc)
+                                    cwd=str(PROJECT_ROOT), doc_md=step.doc,
+                                    **({"pool": step.pool} if step.pool else {}))
                 if previous is not None:
                     previous >> task
                 previous = task

@@ -23,6 +23,13 @@ GOLD_POOL = "lakehouse_gold"
 log = logging.getLogger("lakehouse.alerts")
 
 
+def stream_names() -> list[str]:
+    """The streams: one per contract, contracts/<stream>.schema.json, as lakehouse.contract reads
+    them (this venv cannot import it; tests/integration/test_airflow.py keeps the two equal)."""
+    return sorted(path.name.removesuffix(".schema.json")
+                  for path in (PROJECT_ROOT / "contracts").glob("*.schema.json"))
+
+
 def setting(name: str) -> str:
     """A LAKEHOUSE_* setting as Airflow's processes received it. Missing means Airflow was not
     started by `make airflow`, which passes every setting: say so instead of guessing a default."""

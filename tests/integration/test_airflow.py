@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.contract import PURCHASES, stream_names
 from lakehouse.settings import PROJECT_ROOT, Settings
 from ops import airflow_stack
 from producer.cli import produce
@@ -83,8 +84,10 @@ def test_dags_import_without_cycles_and_every_task_command_exists(airflow_settin
     report = dag_report(airflow_settings)
     assert report["errors"] == {}
     dags = report["dags"]
+    others = [stream for stream in stream_names() if stream != PURCHASES]
     assert set(dags) == {"purchases_gold", "lakehouse_maintenance", "purchases_speed",
-                         "purchases_batch", "purchases_serving"}
+                         "purchases_batch", "purchases_serving",
+                         *(f"{stream}_{layer}" for stream in others for layer in ("speed", "batch"))}
     gold = dags["purchases_gold"]
     assert gold["max_active_runs"] == 1
     # gold follows silver from the start; the clock-driven DAGs wait to be unpaused
@@ -99,12 +102,23 @@ def test_dags_import_without_cycles_and_every_task_command_exists(airflow_settin
     for layer, cron in {"speed": "*/5 * * * *", "batch": "0 2 * * *",
                         "serving": "*/10 * * * *"}.items():
         assert cron in dags[f"purchases_{layer}"]["schedule"]
+    for stream in others:  # every other stream's cadences, from the same factory
+        assert "*/5 * * * *" in dags[f"{stream}_speed"]["schedule"]
+        assert "0 2 * * *" in dags[f"{stream}_batch"]["schedule"]
+        batch = dags[f"{stream}_batch"]["tasks"]
+        assert f"drain --stream {stream}" in batch["drain"]["command"]
+        assert batch["drain"]["downstream"] == ["publish_gold"]
+        assert batch["publish_gold"]["pool"] == airflow_stack.GOLD_POOL
     for dag in dags.values():
         for task in dag["tasks"].values():
             assert task["retries"] == 1 and task["exponential"]
+    helped = set()
     for dag_id, dag in dags.items():
         for task_id, task in dag["tasks"].items():
             argv = shlex.split(task["command"])
+            if task["command"] in helped:  # the same command in another stream's DAG
+                continue
+            helped.add(task["command"])
             assert Path(argv[0]).is_file(), (dag_id, task_id, argv[0])
             help_run = subprocess.run([*argv, "--help"], cwd=PROJECT_ROOT, capture_output=True,
                                       text=True, timeout=120)
