@@ -11,6 +11,9 @@ page = st.navigation([
     st.Page("pages/sales.py", title="Sales", icon=":material/payments:", default=True),
     st.Page("pages/products.py", title="Products", icon=":material/inventory_2:"),
     st.Page("pages/anomalies.py", title="Anomalies", icon=":material/crisis_alert:"),
+    st.Page("pages/operations.py", title="Operations", icon=":material/sensors:"),
+    st.Page("pages/engagement.py", title="Engagement", icon=":material/ads_click:"),
+    st.Page("pages/payments.py", title="Payments", icon=":material/account_balance:"),
     st.Page("pages/health.py", title="Pipeline health", icon=":material/monitor_heart:"),
 ])
 panels.sidebar()

@@ -14,6 +14,96 @@ SOURCE_DIALECT = "duckdb"
 ATHENA_DIALECT = "trino"
 
 QUERIES: dict[str, str] = {
+    # ---- operations: IoT sensors and API logs
+    "sensor_out_of_range_by_metric": """
+        select
+            metric,
+            unit,
+            sum(readings) as readings,
+            sum(out_of_range_readings) as out_of_range_readings,
+            round(100.0 * sum(out_of_range_readings) / sum(readings), 2) as out_of_range_pct
+        from gold.agg_sensor_readings_hourly
+        group by metric, unit
+        order by out_of_range_pct desc, metric
+    """,
+    "sensor_devices_out_of_range": """
+        select
+            device_id,
+            site,
+            metric,
+            sum(readings) as readings,
+            sum(out_of_range_readings) as out_of_range_readings,
+            min(min_battery_pct) as lowest_battery_pct
+        from gold.agg_sensor_readings_hourly
+        group by device_id, site, metric
+        order by out_of_range_readings desc, device_id
+    """,
+    "api_endpoints": """
+        select
+            service,
+            endpoint,
+            method,
+            sum(requests) as requests,
+            sum(server_errors) as server_errors,
+            sum(client_errors) as client_errors,
+            round(100.0 * sum(server_errors) / sum(requests), 2) as server_error_pct,
+            max(latency_p95_ms) as worst_minute_p95_ms
+        from gold.agg_api_latency_minutely
+        group by service, endpoint, method
+        order by server_error_pct desc, requests desc, endpoint
+    """,
+    # ---- engagement: clickstream and social mentions
+    "funnel_by_category": """
+        select
+            category,
+            sum(sessions) as sessions,
+            sum(viewed_product) as viewed_product,
+            sum(added_to_cart) as added_to_cart,
+            sum(checked_out) as checked_out,
+            sum(purchased) as purchased,
+            round(100.0 * sum(purchased) / sum(sessions), 2) as conversion_pct
+        from gold.agg_funnel_daily
+        group by category
+        order by conversion_pct desc, category
+    """,
+    "product_sentiment": """
+        select
+            product_id,
+            product_name,
+            category,
+            sum(mentions) as mentions,
+            round(sum(avg_sentiment * mentions) / sum(mentions), 2) as sentiment,
+            sum(positive_mentions) as positive_mentions,
+            sum(negative_mentions) as negative_mentions
+        from gold.agg_product_mentions_daily
+        group by product_id, product_name, category
+        order by mentions desc, product_id
+    """,
+    # ---- payments: financial transactions
+    "transactions_by_currency": """
+        select
+            currency,
+            sum(transactions) as transactions,
+            sum(amount_total) as amount,
+            sum(large_transfers) as large_transfers,
+            sum(purchase_payments) as purchase_payments
+        from gold.agg_account_daily
+        group by currency
+        order by amount desc, currency
+    """,
+    "large_transfer_days": """
+        select
+            account_id,
+            event_date,
+            currency,
+            transactions,
+            amount_total,
+            largest_amount,
+            large_transfers
+        from gold.agg_account_daily
+        where has_large_transfer
+        order by largest_amount desc, account_id
+    """,
     # ---- sales
     "sales_kpis": """
         select

@@ -31,7 +31,7 @@ PAGES = [f"pages/{page}.py" for page in DASHBOARD_PAGES]
 def demo_settings(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Settings:
     """A home the demo filled: produce, bronze, silver, dbt build, ml."""
     settings = Settings(home=tmp_path_factory.mktemp("dashboard") / "lakehouse",
-                        kafka_bootstrap=kafka_bootstrap, topic="purchases_dashboard")
+                        kafka_bootstrap=kafka_bootstrap, topic_prefix="dashboard_")
     run_cli(settings, "-m", "ops", "demo", "--events", "3000", "--seed", "23", "--no-progress",
             timeout=1200)
     return settings
@@ -93,6 +93,19 @@ def test_every_page_renders_the_demo_data(demo_settings, monkeypatch):
     assert health["silver.purchases"] == health["gold.fct_purchases"] == f"{silver:,}"
     assert health["Batches whose books do not balance"] == "0"
     assert int(rendered["pages/anomalies.py"]["Flagged"]) > 0
+    # the other streams' pages, against their silver tables read on their own
+    catalog = iceberg_catalog(demo_settings)
+
+    def silver_of(stream: str, *columns: str) -> list[dict]:
+        return catalog.load_table(f"silver.{stream}").scan(selected_fields=columns).to_arrow().to_pylist()
+
+    assert rendered["pages/operations.py"]["Sensor readings"] == f"{len(silver_of('iot_sensors', 'event_id')):,}"
+    assert rendered["pages/operations.py"]["API requests"] == f"{len(silver_of('api_logs', 'event_id')):,}"
+    sessions = {row["session_id"] for row in silver_of("clickstream", "session_id", "category") if row["category"]}
+    assert rendered["pages/engagement.py"]["Sessions"] == f"{len(sessions):,}"
+    purchases = {row["event_id"] for row in silver_of("purchases", "event_id")}
+    paid = sum(row["purchase_id"] in purchases for row in silver_of("financial_transactions", "purchase_id"))
+    assert rendered["pages/payments.py"]["Payments for purchases"] == f"{paid:,}" and paid > 0
 
 
 def test_a_table_that_cannot_be_read_is_named_with_the_reason(demo_settings, monkeypatch, tmp_path):

@@ -14,12 +14,13 @@ import yaml
 
 from dashboard import queries
 from dashboard.sources import run_in_duckdb
+from lakehouse.contract import contracts
 from lakehouse.settings import DBT_PROJECT_DIR, Settings
 
-GOLD_MODELS = {path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")}
+GOLD_MODELS = {path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")}
 KNOWN_TABLES = {f"gold.{model}" for model in GOLD_MODELS} | {
-    "gold.purchase_anomalies", "silver.purchases", "silver.purchases_quarantine",
-    "silver.purchases_batches", "silver.purchases$snapshots"}
+    "gold.purchase_anomalies", "silver.purchases$snapshots",
+    *(table for stream in contracts().values() for table in stream.tables)}
 
 
 @pytest.mark.parametrize("name", sorted(queries.QUERIES))
