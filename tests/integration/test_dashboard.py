@@ -99,9 +99,11 @@ def test_every_page_renders_the_demo_data(demo_settings, monkeypatch):
     def silver_of(stream: str, *columns: str) -> list[dict]:
         return catalog.load_table(f"silver.{stream}").scan(selected_fields=columns).to_arrow().to_pylist()
 
-    assert rendered["pages/operations.py"]["Sensor readings"] == f"{len(silver_of('iot_sensors', 'event_id')):,}"
-    assert rendered["pages/operations.py"]["API requests"] == f"{len(silver_of('api_logs', 'event_id')):,}"
-    sessions = {row["session_id"] for row in silver_of("clickstream", "session_id", "category") if row["category"]}
+    operations = rendered["pages/operations.py"]
+    assert operations["Sensor readings"] == f"{len(silver_of('iot_sensors', 'event_id')):,}"
+    assert operations["API requests"] == f"{len(silver_of('api_logs', 'event_id')):,}"
+    clicks = silver_of("clickstream", "session_id", "category")
+    sessions = {row["session_id"] for row in clicks if row["category"]}
     assert rendered["pages/engagement.py"]["Sessions"] == f"{len(sessions):,}"
     purchases = {row["event_id"] for row in silver_of("purchases", "event_id")}
     paid = sum(row["purchase_id"] in purchases for row in silver_of("financial_transactions", "purchase_id"))
