@@ -410,7 +410,7 @@ def demo(
         summary, path = run_demo(load_settings(), options, show_progress=progress, streams=streams)
     except Exception as exc:
         raise _fail(f"demo failed: {exc}") from exc
-    console = Console()
+    console = Console(width=max(Console().width, 100))  # the books table is ~90 columns wide
     # One line per stream; "ok": sent = bronze = silver + quarantined + duplicates.
     books = Table(title="books per stream", box=box.SIMPLE_HEAD)
     columns = {"events_produced": "sent", "bronze_records": "bronze", "silver_rows": "silver",
