@@ -103,6 +103,18 @@ def test_the_pipeline_reconciles_end_to_end_and_reruns_add_nothing(settings, spa
     assert read_bronze(spark, settings).count() == EVENTS
     assert catalog.load_table(SILVER_TABLE).scan().to_arrow().num_rows == len(valid)
 
+    # a backfill rebuilds any stream's silver from its bronze: the rows the stream wrote
+    iot = contract("iot_sensors")
+
+    def rows(table: str, drop: str) -> list[tuple]:
+        data = iceberg_catalog(settings).load_table(table).scan().to_arrow().drop_columns([drop])
+        return sorted(tuple(str(v) for v in row.values()) for row in data.to_pylist())
+
+    streamed = rows(iot.silver_table, "ingested_at"), rows(iot.quarantine_table, "quarantined_at")
+    result = run_cli(settings, "-m", "spark_jobs.backfill", "--stream", iot.name)
+    assert f"backfilled {EVENTS} bronze records" in result.stdout
+    assert (rows(iot.silver_table, "ingested_at"), rows(iot.quarantine_table, "quarantined_at")) == streamed
+
 
 def reconcile_stream(settings, books, spark):
     stream = contract(settings.stream)
