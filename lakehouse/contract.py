@@ -15,10 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lakehouse.settings import CONTRACTS_DIR, SILVER_NAMESPACE
+from lakehouse.settings import CONTRACT_SUFFIX, CONTRACTS_DIR, SILVER_NAMESPACE
 
 PURCHASES = "purchases"
-CONTRACT_SUFFIX = ".schema.json"
 # Messages larger than this are quarantined unread (a purchase event is well under 1 KiB).
 MAX_MESSAGE_BYTES = 64 * 1024
 # total_amount must equal quantity * unit_price within this many currency units (purchases'

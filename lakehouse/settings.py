@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # One JSON Schema per stream, contracts/<stream>.schema.json (lakehouse.contract).
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
+CONTRACT_SUFFIX = ".schema.json"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 # Public names: topics, tables and namespaces are the interface users and dbt depend on.
@@ -112,6 +113,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _topic_of_the_stream(self) -> Settings:
+        if not (CONTRACTS_DIR / f"{self.stream}{CONTRACT_SUFFIX}").is_file():
+            raise ValueError(f"no contract {CONTRACTS_DIR.name}/{self.stream}{CONTRACT_SUFFIX} "
+                             "for LAKEHOUSE_STREAM")
         if not self.topic:
             self.topic = self.topic_prefix + self.stream
         return self

@@ -228,7 +228,10 @@ def main(
     """Produce a stream's events to Kafka; purchases' anomalies' event ids go to the ground-truth file."""
     settings = load_settings()
     if stream:
-        settings = settings.for_stream(contract(stream).name)
+        try:
+            settings = settings.for_stream(contract(stream).name)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--stream") from None
     if topic:
         settings = settings.model_copy(update={"topic": topic})
     options = GeneratorOptions(count=count, seed=seed, anomaly_share=anomaly_share,

@@ -115,3 +115,10 @@ def test_a_clickstream_session_walks_the_funnel_in_order():
         assert steps == funnel[:len(steps)]
         assert [c["event_time"] for c in clicks] == sorted(c["event_time"] for c in clicks)
     assert len(contracts()) == 6
+
+
+def test_a_stream_without_a_contract_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="no contract contracts/nope.schema.json"):
+        Settings(stream="nope")
+    with pytest.raises(ValueError, match="the streams are purchases, api_logs"):
+        contract("nope")
