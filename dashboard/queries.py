@@ -83,7 +83,7 @@ QUERIES: dict[str, str] = {
     "transactions_by_currency": """
         select
             currency,
-            sum(transactions) as transactions,
+            sum(transaction_count) as transactions,
             sum(amount_total) as amount,
             sum(large_transfers) as large_transfers,
             sum(purchase_payments) as purchase_payments
@@ -96,7 +96,7 @@ QUERIES: dict[str, str] = {
             account_id,
             event_date,
             currency,
-            transactions,
+            transaction_count as transactions,
             amount_total,
             largest_amount,
             large_transfers

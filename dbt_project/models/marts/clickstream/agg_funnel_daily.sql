@@ -35,8 +35,10 @@ final as (
         sum(sessions.added_to_cart) as added_to_cart,
         sum(sessions.checked_out) as checked_out,
         sum(case when purchases.event_id is not null then 1 else 0 end) as purchased,
-        cast(sum(case when purchases.event_id is not null then 1 else 0 end) * 1.0 / count(*)
-            as decimal(5, 4)) as conversion_rate
+        cast(
+            sum(case when purchases.event_id is not null then 1 else 0 end) * 1.0 / count(*)
+            as decimal(5, 4)
+        ) as conversion_rate
     from sessions
     left join purchases
         on sessions.purchase_id = purchases.event_id

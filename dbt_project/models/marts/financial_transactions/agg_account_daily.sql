@@ -16,7 +16,7 @@ final as (
         transactions.account_id,
         transactions.event_date,
         transactions.currency,
-        count(*) as transactions,
+        count(*) as transaction_count,
         sum(transactions.amount) as amount_total,
         max(transactions.amount) as largest_amount,
         sum(case when transactions.amount >= {{ var('large_transfer_min_amount') }} then 1 else 0 end)
