@@ -7,6 +7,9 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   in_vpc     = var.vpc_id != null && length(var.subnet_ids) > 0
+  # A stream is a contract (contracts/<stream>.schema.json): its topic is its name, behind the prefix.
+  kafka_topics = [for file in fileset("${path.module}/../contracts", "*.schema.json") :
+  "${var.kafka_topic_prefix}${trimsuffix(file, ".schema.json")}"]
 }
 
 module "storage" {
@@ -81,7 +84,7 @@ module "iam" {
   athena_workgroup_arn    = module.athena.workgroup_arn
   database_names          = module.catalog.database_names
   operator_principal_arns = var.operator_principal_arns
-  kafka_topic             = var.kafka_topic
+  kafka_topics            = local.kafka_topics
   artifact_prefixes       = module.storage.artifact_prefixes
   ml_table                = "purchase_anomalies" # gold.purchase_anomalies, a public name (DESIGN.md)
   msk_cluster             = var.enable_msk_serverless ? module.msk_serverless[0].cluster : null

@@ -159,8 +159,8 @@ variable "enable_msk_serverless" {
   default     = false
 }
 
-variable "kafka_topic" {
-  description = "The Kafka topic the jobs read (LAKEHOUSE_TOPIC); the IAM policies name it."
+variable "kafka_topic_prefix" {
+  description = "LAKEHOUSE_TOPIC_PREFIX: the jobs read each stream's topic (its contract's name, contracts/) behind it; the IAM policies name every one."
   type        = string
-  default     = "purchases"
+  default     = ""
 }

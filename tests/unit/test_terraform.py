@@ -205,8 +205,7 @@ def test_defaults_agree_with_env_example():
     env = env_example_defaults()
     assert unquote(variables["region"]["default"]) == env["LAKEHOUSE_AWS_REGION"]
     assert unquote(variables["athena_workgroup"]["default"]) == env["LAKEHOUSE_ATHENA_WORKGROUP"]
-    topic = env["LAKEHOUSE_TOPIC_PREFIX"] + env["LAKEHOUSE_STREAM"]  # LAKEHOUSE_TOPIC's default
-    assert unquote(variables["kafka_topic"]["default"]) == topic
+    assert unquote(variables["kafka_topic_prefix"]["default"]) == env["LAKEHOUSE_TOPIC_PREFIX"]
 
 
 def fmt_binary() -> str | None:

@@ -39,14 +39,14 @@ locals {
 
   msk = var.msk_cluster == null ? null : {
     cluster = var.msk_cluster.arn
-    topic   = "${local.arn_prefix}:kafka:${var.region}:${var.account_id}:topic/${var.msk_cluster.name}/${var.msk_cluster.uuid}/${var.kafka_topic}"
+    topics  = [for topic in var.kafka_topics : "${local.arn_prefix}:kafka:${var.region}:${var.account_id}:topic/${var.msk_cluster.name}/${var.msk_cluster.uuid}/${topic}"]
     groups  = "${local.arn_prefix}:kafka:${var.region}:${var.account_id}:group/${var.msk_cluster.name}/${var.msk_cluster.uuid}/*"
   }
 
-  # Spark's Kafka source: read the topic, with consumer groups of its own naming.
+  # Spark's Kafka source: read the streams' topics, with consumer groups of its own naming.
   kafka_read_statements = local.msk == null ? [] : [
     { sid = "ConnectToKafka", actions = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], resources = [local.msk.cluster] },
-    { sid = "ReadTheTopic", actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], resources = [local.msk.topic] },
+    { sid = "ReadTheTopics", actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], resources = local.msk.topics },
     { sid = "UseConsumerGroups", actions = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], resources = [local.msk.groups] },
   ]
 

@@ -53,9 +53,9 @@ variable "operator_principal_arns" {
   type        = list(string)
 }
 
-variable "kafka_topic" {
-  description = "The topic the streaming jobs read."
-  type        = string
+variable "kafka_topics" {
+  description = "The topics the streaming jobs read: one per stream."
+  type        = list(string)
 }
 
 variable "msk_cluster" {
