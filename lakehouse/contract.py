@@ -20,9 +20,6 @@ from lakehouse.settings import CONTRACT_SUFFIX, CONTRACTS_DIR, SILVER_NAMESPACE
 PURCHASES = "purchases"
 # Messages larger than this are quarantined unread (a purchase event is well under 1 KiB).
 MAX_MESSAGE_BYTES = 64 * 1024
-# total_amount must equal quantity * unit_price within this many currency units (purchases'
-# product check: its tolerance lives in the contract, this is its documented value).
-TOTAL_AMOUNT_TOLERANCE = Decimal("0.01")
 # Numbers are typed as decimal(precision, scale) in silver and gold.
 MONEY_PRECISION, MONEY_SCALE = 12, 2
 

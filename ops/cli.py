@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from lakehouse.contract import contract
 from lakehouse.settings import load_settings
 from ops import local_kafka
 from producer.cli import AnomalyShare, DuplicateShare, LateShare, MalformedShare, Seed
@@ -337,14 +336,14 @@ def drain(stream: list[str] = typer.Option(
     session), unless live mode's streams run: then there is nothing to do and it exits 99."""
     from ops import live
     from spark_jobs import bronze, silver
-    from spark_jobs.streaming import Trigger, stop_spark
+    from spark_jobs.streaming import Trigger, chosen_streams, stop_spark
 
     settings = load_settings()
     if live.status(settings).supervisor_pid is not None:
         typer.echo("live mode's streams are running: nothing to drain")
         raise typer.Exit(SKIPPED_EXIT_CODE)
     try:
-        streams = [contract(name).name for name in stream] if stream else None
+        streams = chosen_streams(stream)
         bronze.start(settings, Trigger.available_now, "", None, streams)
         silver.start(settings, Trigger.available_now, "", None, streams)
     except Exception as exc:
@@ -401,12 +400,13 @@ def demo(
 
     from ops.demo import run_demo
     from producer.events import GeneratorOptions
+    from spark_jobs.streaming import chosen_streams
 
     try:
         options = GeneratorOptions(count=events, seed=seed, anomaly_share=anomaly_share,
                                    malformed_share=malformed_share, duplicate_share=duplicate_share,
                                    late_share=late_share)
-        streams = [contract(name).name for name in stream] if stream else None
+        streams = chosen_streams(stream)
         summary, path = run_demo(load_settings(), options, show_progress=progress, streams=streams)
     except Exception as exc:
         raise _fail(f"demo failed: {exc}") from exc

@@ -275,16 +275,26 @@ class History:
         return [customer_id for _, customer_id in self.from_home]
 
 
+def draw_event_id(rng: random.Random) -> str:
+    """A UUID drawn from the seeded stream (every generator's event ids)."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def stamp(event_time: datetime) -> str:
+    """An event time as every generator writes it: ISO 8601, milliseconds, with its offset."""
+    return event_time.isoformat(timespec="milliseconds")
+
+
 def purchase(
     rng: random.Random, customer: Customer, product: Product, event_time: datetime
 ) -> dict[str, Any]:
     quantity = rng.choices((1, 2, 3), weights=(70, 22, 8))[0]
     payment_weights = (PAYMENT_WEIGHTS if product.category in BIG_TICKET_CATEGORIES
                        else SMALL_TICKET_PAYMENT_WEIGHTS)
-    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    event_id = draw_event_id(rng)
     return {
         "event_id": event_id,
-        "event_time": event_time.isoformat(timespec="milliseconds"),
+        "event_time": stamp(event_time),
         "customer_id": customer.customer_id,
         "customer_name": customer.name,
         "customer_email": customer.email,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +26,10 @@ from producer.events import (
     GeneratorOptions,
     Message,
     _money,
+    draw_event_id,
     encode,
     generate,
+    stamp,
 )
 
 LATE_BY = (timedelta(hours=1), timedelta(hours=12))  # a late event's time is this far behind
@@ -108,14 +109,6 @@ def broken(stream: Contract, event: dict[str, Any], reason: str) -> bytes:
     return encode(bad)
 
 
-def _id(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _time(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds")
-
-
 Draw = Callable[[random.Random, Faker, datetime], dict[str, Any]]
 
 
@@ -128,7 +121,7 @@ def iot_reading(rng: random.Random, fake: Faker, at: datetime) -> dict[str, Any]
         value = rng.choice((low - off, high + off))
     else:
         value = rng.uniform(low, high)
-    return {"event_id": _id(rng), "event_time": _time(at), "device_id": f"dev-{device:03d}",
+    return {"event_id": draw_event_id(rng), "event_time": stamp(at), "device_id": f"dev-{device:03d}",
             "site": SITES[device % len(SITES)], "metric": metric, "value": _money(value),
             "unit": unit, "battery": _money(max(0.0, 100 - device * 2.1 - rng.random() * 5)),
             "schema_version": 1}
@@ -142,7 +135,7 @@ def api_request(rng: random.Random, fake: Faker, at: datetime) -> dict[str, Any]
               rng.choice((400, 401, 404, 409)) if roll < SERVER_ERROR_SHARE + CLIENT_ERROR_SHARE else
               (201 if method == "POST" else 200))
     latency = int(rng.lognormvariate(0, 0.6) * MEDIAN_LATENCY_MS[service])
-    return {"event_id": _id(rng), "event_time": _time(at), "service": service,
+    return {"event_id": draw_event_id(rng), "event_time": stamp(at), "service": service,
             "endpoint": endpoint, "method": method, "status": status,
             "latency_ms": min(latency, 600_000), "client_ip": fake.ipv4_public(), "schema_version": 1}
 
@@ -151,7 +144,7 @@ def social_mention(rng: random.Random, fake: Faker, at: datetime) -> dict[str, A
     sentiment = max(-1.0, min(1.0, rng.gauss(0.25, 0.5)))
     product = f"P{rng.randrange(GeneratorOptions.products):05d}"  # the purchases' product ids
     words = rng.choice(POSITIVE if sentiment >= 0 else NEGATIVE)
-    return {"event_id": _id(rng), "event_time": _time(at), "platform": rng.choice(PLATFORMS),
+    return {"event_id": draw_event_id(rng), "event_time": stamp(at), "platform": rng.choice(PLATFORMS),
             "author": fake.user_name(), "text": f"{words}: {product} {fake.sentence(nb_words=6)}",
             "product_id": product, "sentiment": _money(sentiment), "schema_version": 1}
 
@@ -216,17 +209,17 @@ def _session(rng: random.Random, customer_id: str, product_id: str, category: st
              ends_at: datetime, purchase_id: str | None, steps: int) -> list[dict[str, Any]]:
     """A session's clicks up to `ends_at`: the first `steps` steps of the funnel (all four when
     it ends in purchase `purchase_id`), after a home, search or category page now and then."""
-    session_id = _id(rng)
+    session_id = draw_event_id(rng)
     gaps = [rng.uniform(*(g.total_seconds() for g in SESSION_STEP)) for _ in range(steps - 1)] + [0.0]
     at = ends_at - timedelta(seconds=sum(gaps))
     clicks = []
     if rng.random() < 0.5:
-        clicks.append({"event_id": _id(rng), "event_time": _time(at - timedelta(seconds=30)),
+        clicks.append({"event_id": draw_event_id(rng), "event_time": stamp(at - timedelta(seconds=30)),
                        "session_id": session_id, "customer_id": customer_id,
                        "page": rng.choice(("home", "search", "category")), "action": "view",
                        "schema_version": 1})
     for (page, action), gap in zip(FUNNEL[:steps], gaps, strict=True):
-        click = {"event_id": _id(rng), "event_time": _time(at), "session_id": session_id,
+        click = {"event_id": draw_event_id(rng), "event_time": stamp(at), "session_id": session_id,
                  "customer_id": customer_id, "page": page, "action": action,
                  "product_id": product_id, "category": category, "schema_version": 1}
         if action == "purchase" and purchase_id:
@@ -244,7 +237,8 @@ def financial_transactions(options: GeneratorOptions, rng: random.Random) -> Ite
         large = rng.random() < LARGE_TRANSFER_SHARE
         amount = rng.uniform(10_000, 250_000) if large else rng.lognormvariate(3.5, 1.0)
         channel = "bank_transfer" if large else rng.choice(("card", "bank_transfer", "wallet", "atm"))
-        return {"event_id": _id(rng), "event_time": _time(at - timedelta(minutes=rng.uniform(0, 30))),
+        event_id = draw_event_id(rng)  # before the time: the seeded stream's order
+        return {"event_id": event_id, "event_time": stamp(at - timedelta(minutes=rng.uniform(0, 30))),
                 "account_id": f"acct-{_customer(rng, options)}",
                 "counterparty": "atm" if channel == "atm" else f"acct-{rng.randrange(10_000):05d}",
                 "amount": _money(min(amount, 9_999_999)), "currency": rng.choice(currencies),
@@ -256,7 +250,8 @@ def financial_transactions(options: GeneratorOptions, rng: random.Random) -> Ite
         at = datetime.fromisoformat(purchase["event_time"])
         if rng.random() < PAYMENT_SHARE:
             emitted += 1
-            yield {"event_id": _id(rng), "event_time": _time(at + timedelta(seconds=rng.uniform(1, 30))),
+            event_id = draw_event_id(rng)
+            yield {"event_id": event_id, "event_time": stamp(at + timedelta(seconds=rng.uniform(1, 30))),
                    "account_id": f"acct-{purchase['customer_id']}", "counterparty": "shop",
                    "amount": purchase["total_amount"], "currency": purchase["currency"],
                    "channel": CHANNEL_OF_PAYMENT[purchase["payment_method"]],
@@ -304,7 +299,7 @@ def generate_stream(stream: str, options: GeneratorOptions) -> Iterator[Message]
             message = Message(key, broken(spec, event, reason), "malformed", event[spec.key], reason)
         elif roll - options.duplicate_share - options.malformed_share < options.late_share:
             late_by = rng.uniform(*(bound.total_seconds() for bound in LATE_BY))
-            event = {**event, spec.event_time: _time(datetime.fromisoformat(event[spec.event_time])
+            event = {**event, spec.event_time: stamp(datetime.fromisoformat(event[spec.event_time])
                                                       - timedelta(seconds=late_by))}
             message = Message(key, encode(event), "late", event[spec.key])
         else:
