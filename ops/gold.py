@@ -8,8 +8,12 @@ test drops the branches: nothing of it is ever visible. `publish` fast-forwards 
 
 Each table's publish is one atomic Iceberg commit; across tables the publish is a sequence, so
 for the moment between two fast-forwards a reader can see the new facts beside the previous
-marts. Both steps are idempotent: an audit starts from a fresh branch, and a publish that
-stopped half-way fast-forwards what is left on the next run. A fast-forward needs main not to
+marts. After its fast-forwards a publish (re)creates the serving views (models/serving/), which
+hold no rows and take each mart's watermark from the mart itself, so they are exact whichever
+marts are published yet (README, "Serving layer and alerts").
+
+Both steps are idempotent: an audit starts from a fresh branch, and a publish that stopped
+half-way fast-forwards what is left on the next run. A fast-forward needs main not to
 have moved since the audit branched off it, so whatever else commits to gold (maintenance) must
 not run between the two: `update` runs both in one go for the DAG."""
 
@@ -30,6 +34,9 @@ log = get_logger("gold")
 
 AUDIT_BRANCH = "audit"
 WAP_BRANCH_CONF = "spark.wap.branch"
+# The serving views (models/serving/) hold no rows: they stay out of the audit and are
+# (re)created after each publish, over the tables it published.
+SERVING_MODELS = "path:models/serving"
 
 
 class AuditFailed(RuntimeError):
@@ -80,7 +87,7 @@ def gold_relations(settings: Settings) -> GoldRelations:
     """The gold tables dbt builds, from `dbt ls` (ephemeral models have none)."""
     models, seeds = [], []
     for node in dbt_ls(settings, ["--resource-types", "model", "seed"]):
-        if node["config"]["materialized"] == "ephemeral":
+        if node["config"]["materialized"] in {"ephemeral", "view"}:
             continue
         table = f"{node['schema']}.{node['name']}"
         (seeds if node["resource_type"] == "seed" else models).append(table)
@@ -145,7 +152,7 @@ def audit(settings: Settings, branch: str = AUDIT_BRANCH) -> AuditResult:
                          bootstrapped=bootstrapped)
     spark.conf.set(WAP_BRANCH_CONF, branch)
     try:
-        _dbt_or_fail(settings, ["build", "--exclude", "resource_type:seed"])
+        _dbt_or_fail(settings, ["build", "--exclude", "resource_type:seed", SERVING_MODELS])
     except AuditFailed:
         spark.conf.unset(WAP_BRANCH_CONF)
         for table in relations.models:
@@ -176,6 +183,8 @@ def publish(settings: Settings, branch: str = AUDIT_BRANCH) -> PublishResult:
         _drop_branch(spark, table, branch)
         published.append(table)
     after = _rows(spark, GOLD_FACT_TABLE) if _exists(spark, GOLD_FACT_TABLE) else 0
+    if all(_exists(spark, table) for table in relations.models):
+        _dbt_or_fail(settings, ["run", "--select", SERVING_MODELS])
     result = PublishResult(branch=branch, published=published, fact_rows_before=before,
                            fact_rows_after=after, seconds=round(time.monotonic() - started, 2))
     log.info("gold_published", **asdict(result))

@@ -31,9 +31,11 @@ module "catalog" {
 
   # Each layer's database points at its bucket, so Iceberg (Spark's GlueCatalog, pyiceberg)
   # puts a new table at s3://<layer bucket>/<table> without being told a warehouse per layer.
-  database_locations = {
-    for layer in ["bronze", "silver", "gold"] : layer => trimsuffix(module.storage.uris[layer], "/")
-  }
+  database_locations = merge(
+    { for layer in ["bronze", "silver", "gold"] : layer => trimsuffix(module.storage.uris[layer], "/") },
+    # the serving views (dbt_project/models/serving/) hold no rows; a table there goes with gold
+    { serving = "${trimsuffix(module.storage.uris["gold"], "/")}/serving" },
+  )
 }
 
 module "athena" {

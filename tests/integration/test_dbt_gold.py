@@ -229,3 +229,18 @@ def test_the_streams_marts_compile_for_athena_without_aws_and_parse(tmp_path, no
     latency = next((compiled / "models" / "marts").rglob("agg_api_latency_minutely.sql")).read_text()
     assert "approx_percentile(latency_ms, 0.95)" in latency
     assert len(list((compiled / "models" / "marts").rglob("agg_*.sql"))) == len(STREAM_MARTS)
+
+
+SERVING_VIEWS = {path.stem for path in (DBT_PROJECT_DIR / "models" / "serving").glob("*.sql")}
+
+
+def test_the_serving_views_compile_for_athena_without_aws_and_parse(tmp_path, no_aws):
+    compiled = compile_for_athena(tmp_path, "path:models/serving", "--no-populate-cache")
+    found = {path.stem: path.read_text() for path in (compiled / "models" / "serving").glob("*.sql")}
+    assert set(found) == SERVING_VIEWS and len(found) == 5
+    for name, sql in found.items():
+        assert parses_as_athena(sql), name
+        assert "percentile_approx" not in sql, name  # Spark's name, not Trino's
+        # the batch view is the mart in gold; the speed view reads silver
+        assert f"gold.agg_{name}" in sql.replace('"', "").replace("awsdatacatalog.", ""), name
+        assert "silver." in sql.replace('"', "").replace("awsdatacatalog.", ""), name

@@ -61,7 +61,7 @@ final as (
         is_member,
         channel,
         coupon_code,
-        total_amount >= {{ var('premium_order_min_amount') }} as is_premium,
+        {{ is_premium("total_amount") }} as is_premium,
         ingested_at
     from latest_arrival
     where arrival_rank = 1

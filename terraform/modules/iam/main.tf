@@ -95,11 +95,12 @@ locals {
         { sid = "ListBuckets", actions = local.s3_list, resources = [local.bucket.silver, local.bucket.gold, local.bucket.athena_results] },
         { sid = "ReadSilver", actions = local.s3_read, resources = ["${local.bucket.silver}/*"] },
         { sid = "WriteGoldAndQueryResults", actions = local.s3_write, resources = ["${local.bucket.gold}/*", "${local.bucket.athena_results}/*"] },
-        { sid = "ReadCatalog", actions = local.glue_read, resources = concat(local.glue_layer.silver, local.glue_layer.gold) },
+        { sid = "ReadCatalog", actions = local.glue_read, resources = concat(local.glue_layer.silver, local.glue_layer.gold, local.glue_layer.serving) },
         # dbt-athena lists schemas; GetDatabases is checked against every database it returns.
         # Database names and locations only: tables stay limited to silver and gold above.
         { sid = "ListDatabases", actions = ["glue:GetDatabases"], resources = [local.glue_catalog, "${local.arn_prefix}:glue:${var.region}:${var.account_id}:database/*"] },
         { sid = "WriteGoldCatalog", actions = local.glue_write, resources = local.glue_layer.gold },
+        { sid = "WriteServingViews", actions = local.glue_write, resources = local.glue_layer.serving },
         local.kms_statement,
       ]
     }

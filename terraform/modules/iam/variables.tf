@@ -39,7 +39,7 @@ variable "athena_workgroup_arn" {
 }
 
 variable "database_names" {
-  description = "Glue database name of each layer: bronze, silver, gold."
+  description = "Glue database name of each layer: bronze, silver, gold, serving."
   type        = map(string)
 }
 
