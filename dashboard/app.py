@@ -14,6 +14,7 @@ page = st.navigation([
     st.Page("pages/operations.py", title="Operations", icon=":material/sensors:"),
     st.Page("pages/engagement.py", title="Engagement", icon=":material/ads_click:"),
     st.Page("pages/payments.py", title="Payments", icon=":material/account_balance:"),
+    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications_active:"),
     st.Page("pages/health.py", title="Pipeline health", icon=":material/monitor_heart:"),
 ])
 panels.sidebar()

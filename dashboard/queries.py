@@ -291,6 +291,34 @@ QUERIES: dict[str, str] = {
         order by committed_at desc, batch_id desc
         limit 500
     """,
+    # ---- alerts: the serving layer's rules (`python -m serving alerts`)
+    "open_alerts": """
+        select
+            rule,
+            subject,
+            value,
+            threshold,
+            first_seen,
+            last_seen,
+            window_start,
+            window_end
+        from serving.alerts
+        where status = 'open'
+        order by first_seen desc, rule, subject
+    """,
+    "recent_alerts": """
+        select
+            rule,
+            subject,
+            status,
+            value,
+            threshold,
+            first_seen,
+            resolved_at
+        from serving.alerts
+        order by coalesce(resolved_at, last_seen) desc, rule, subject
+        limit 50
+    """,
     "quarantine_by_reason": """
         select
             reason,

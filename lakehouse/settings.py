@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     freshness_warn_hours: float = 6.0
     freshness_error_hours: float = 24.0
 
+    # ---- the serving layer's alerts (`python -m serving alerts`)
+    # A stream's silver is stale, an alert, after this many seconds without a new row.
+    alert_freshness_limit_seconds: float = 900.0
+
     # ---- the `aws` profile: the Terraform outputs of the same names (docs/aws.md)
     aws_region: str = "eu-west-1"
     bronze_s3: str | None = None

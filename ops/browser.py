@@ -72,7 +72,7 @@ def airflow_dag_screenshot(settings: Settings, dag_id: str, out: Path, run_id: s
 
 # The dashboard's pages (dashboard/app.py) and their paths: the default page is served at /.
 DASHBOARD_PAGES = {"sales": "", "products": "products", "anomalies": "anomalies", "operations": "operations",
-                   "engagement": "engagement", "payments": "payments", "health": "health"}
+                   "engagement": "engagement", "payments": "payments", "alerts": "alerts", "health": "health"}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 every 5 minutes drains Kafka into bronze and silver (skipped while live mode's streams run;
 silver's commit then starts purchases_gold), batch daily at 02:00 retrains the anomaly model on
 all of gold and scores every purchase again, serving every 10 minutes refreshes the analyses'
-JSON views."""
+JSON views, then runs the alert rules over the serving views (python -m serving alerts)."""
 
 from __future__ import annotations
 
@@ -21,5 +21,8 @@ globals().update(cadence_dags("purchases", {
     "serving": [
         Step("serve_analyses", lakehouse("query", "--all", "--serve"),
              "Run every analysis on published gold; write each as JSON under $LAKEHOUSE_HOME/serving."),
+        Step("raise_alerts", python_module("serving", "alerts"),
+             "Run every alert rule over the serving views: raise new alerts into serving.alerts, "
+             "resolve the ones that cleared."),
     ],
 }))

@@ -102,6 +102,9 @@ def test_dags_import_without_cycles_and_every_task_command_exists(airflow_settin
     for layer, cron in {"speed": "*/5 * * * *", "batch": "0 2 * * *",
                         "serving": "*/10 * * * *"}.items():
         assert cron in dags[f"purchases_{layer}"]["schedule"]
+    serving = dags["purchases_serving"]["tasks"]
+    assert serving["serve_analyses"]["downstream"] == ["raise_alerts"]
+    assert "-m serving alerts" in serving["raise_alerts"]["command"]
     for stream in others:  # every other stream's cadences, from the same factory
         assert "*/5 * * * *" in dags[f"{stream}_speed"]["schedule"]
         assert "0 2 * * *" in dags[f"{stream}_batch"]["schedule"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlparse
@@ -34,7 +35,16 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
                         kafka_bootstrap=kafka_bootstrap, topic_prefix="dashboard_")
     run_cli(settings, "-m", "ops", "demo", "--events", "3000", "--seed", "23", "--no-progress",
             timeout=1200)
+    # every stream's silver older than a one-second freshness limit: an alert for each
+    time.sleep(2)
+    run_cli(settings.model_copy(update={"alert_freshness_limit_seconds": 1.0}), "-m", "serving", "alerts")
     return settings
+
+
+def open_alerts(settings: Settings) -> int:
+    alerts = iceberg_catalog(settings).load_table("serving.alerts").scan(
+        selected_fields=("status",)).to_arrow()
+    return alerts["status"].to_pylist().count("open")
 
 
 def app_for(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
@@ -108,6 +118,8 @@ def test_every_page_renders_the_demo_data(demo_settings, monkeypatch):
     purchases = {row["event_id"] for row in silver_of("purchases", "event_id")}
     paid = sum(row["purchase_id"] in purchases for row in silver_of("financial_transactions", "purchase_id"))
     assert rendered["pages/payments.py"]["Payments for purchases"] == f"{paid:,}" and paid > 0
+    assert rendered["pages/alerts.py"]["Open alerts"] == f"{open_alerts(demo_settings):,}"
+    assert open_alerts(demo_settings) >= 6  # silver_freshness, one per stream
 
 
 def test_a_table_that_cannot_be_read_is_named_with_the_reason(demo_settings, monkeypatch, tmp_path):
@@ -157,3 +169,5 @@ def test_in_chromium_every_page_loads_and_the_kpis_equal_gold(served):
         selected_fields=("is_anomaly",)).to_arrow()
     assert captures["anomalies"].metrics["Flagged"] == f"{pc.sum(anomalies['is_anomaly']).as_py():,}"
     assert captures["health"].metrics["Batches whose books do not balance"] == "0"
+    assert captures["alerts"].metrics["Open alerts"] == f"{open_alerts(served):,}"
+    assert "silver_freshness" in captures["alerts"].text

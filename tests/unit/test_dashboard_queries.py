@@ -16,10 +16,11 @@ from dashboard import queries
 from dashboard.sources import run_in_duckdb
 from lakehouse.contract import contracts
 from lakehouse.settings import DBT_PROJECT_DIR, Settings
+from serving.alerts import ALERTS_TABLE
 
 GOLD_MODELS = {path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")}
 KNOWN_TABLES = {f"gold.{model}" for model in GOLD_MODELS} | {
-    "gold.purchase_anomalies", "silver.purchases$snapshots",
+    "gold.purchase_anomalies", "silver.purchases$snapshots", ALERTS_TABLE,
     *(table for stream in contracts().values() for table in stream.tables)}
 
 
