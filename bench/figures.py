@@ -38,7 +38,7 @@ class Size:
     stream_events: int = 100_000
     # The stages a run of this size measures (`--only` picks others).
     stages: tuple[str, ...] = ("producer", "drains", "streams", "dbt", "ml", "dashboard",
-                               "freshness", "sustained", "orchestration")
+                               "freshness", "serving", "sustained", "orchestration")
 
 
 SIZES = {

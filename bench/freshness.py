@@ -75,6 +75,26 @@ class SnapshotWatch:
         return out
 
 
+def first_answers(snapshot_rows: list[tuple[int, int]],
+                  answers: list[tuple[float, int]]) -> dict[int, float]:
+    """When a reader of a view first saw each snapshot's rows (pure): `snapshot_rows` is each
+    snapshot's (id, rows added) in commit order; `answers` each (time, rows counted) the view
+    gave, in time order. A snapshot is seen with the first answer counting every row up to and
+    including it; one no answer reached is left out."""
+    seen: dict[int, float] = {}
+    through = 0
+    answers = sorted(answers)
+    i = 0
+    for snapshot_id, added in snapshot_rows:
+        through += added
+        while i < len(answers) and answers[i][1] < through:
+            i += 1
+        if i == len(answers):
+            break
+        seen[snapshot_id] = answers[i][0]
+    return seen
+
+
 class KafkaFloor(threading.Thread):
     """A plain consumer from the topic's end: (receive time - Kafka timestamp) per record."""
 

@@ -38,7 +38,7 @@ from bench.figures import (
     split_at,
     sustained,
 )
-from bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch
+from bench.freshness import POLL_SECONDS, KafkaFloor, SnapshotWatch, first_answers
 from bench.processes import Finished, MemorySampler, Stage, StageFailed, run_stage
 from bench.read_count import JOB as READ_COUNT_JOB
 from lakehouse.catalog import iceberg_catalog
@@ -453,6 +453,67 @@ def measure_freshness(bench: Bench) -> None:
     }
 
 
+def measure_serving(bench: Bench) -> None:
+    """Freshness through the serving view (serving.daily_sales) beside silver's, for the same
+    rows: gold is published once over a warm-up (the views created), then silver runs with the
+    processing-time trigger under a steady producer while a Spark session queries the view
+    again and again. A row is visible in the view with the first answer that counts it."""
+    size = bench.size
+    served = bench.topic("bench_serving", home=bench.settings.home / "serving")
+    ensure_topic(served)
+    watch = SnapshotWatch(iceberg_catalog(served))
+    count = int(size.freshness_rate * size.freshness_seconds)
+    bench.say(f"serving: silver every {bench.freshness_interval!r}, serving.daily_sales read in a "
+              f"loop; {count:,} events at {size.freshness_rate:,.0f}/s")
+    silver = _start_timed_silver(bench, "silver (serving)", served)
+    poller = None
+    try:
+        before = _warm_up(bench, served, watch, silver)
+        bench.run("gold update (serving)", python("-m", "ops", "gold", "update"), served)
+        poller = bench.start("serving view reader", python("-m", "bench.serving_poll"), served)
+        _wait_for(lambda: bool(_lines(poller.out_path)), poller, timeout=300)
+        steady = bench.start("producer (serving)", producer_args(
+            count, 9, served.topic, rate=size.freshness_rate, **_steady_options(size)), served)
+        table = _until_visible(watch, before, count, steady, silver, size.freshness_seconds + 180)
+        steady.wait(60)
+        total = sum(rows for _, rows in _snapshot_rows(table))
+        _wait_for(lambda: _answers(poller)[-1][1] >= total, poller, timeout=120)
+    finally:
+        if poller is not None:
+            poller.terminate()
+        silver.terminate()
+    answers = _answers(poller)
+    view = SnapshotWatch(watch.catalog, seen_at=first_answers(_snapshot_rows(table), answers))
+    served_latencies = [latency for _, latency in view.latencies(table, before)]
+    silver_latencies = [latency for _, latency in watch.latencies(table, before)]
+    for q in (50, 95, 99):
+        bench.add(Figure(f"serving view freshness p{q}", "s", percentile(served_latencies, q),
+                         "silver (same rows, catalog read)", percentile(silver_latencies, q),
+                         note="produce to counted in serving.daily_sales (batch + speed view)"))
+    bench.report.details["serving"] = {
+        "rows": len(served_latencies), "view_answers": len(answers),
+        "mean_view_query_seconds": _mean([seconds for _, _, seconds in _answer_lines(poller)]),
+    }
+
+
+def _snapshot_rows(table: Table) -> list[tuple[int, int]]:
+    return [(s.snapshot_id, int((s.summary or {}).get("added-records", 0)))
+            for s in table.metadata.snapshots]
+
+
+def _answer_lines(poller: Stage) -> list[tuple[float, int, float]]:
+    out = []
+    for line in _lines(poller.out_path):
+        if line.startswith("{"):
+            answer = json.loads(line)
+            out.append((answer["end"], answer["orders"], answer["seconds"]))
+    return out
+
+
+def _answers(poller: Stage) -> list[tuple[float, int]]:
+    return [(end, orders) for end, orders, _ in _answer_lines(poller)] or [(0.0, -1)]
+
+
 def measure_sustained(bench: Bench) -> None:
     """The highest rate silver keeps up with at the processing-time trigger: after a warm-up at
     the lowest rate, a producer offers each rate of the size's list in turn for a while, on a
@@ -663,7 +724,7 @@ def stack_memory(bench: Bench) -> None:
 
 STAGES: tuple[Callable[[Bench], None], ...] = (
     measure_producer, measure_drains, measure_streams, measure_dbt, measure_ml, measure_dashboard,
-    measure_freshness, measure_sustained, measure_orchestration,
+    measure_freshness, measure_serving, measure_sustained, measure_orchestration,
 )
 
 

@@ -225,3 +225,12 @@ def test_queries_draining_side_by_side_count_their_overlap_once():
     assert concurrent_drain_rate([one, other]) == (900, 7.0)
     assert concurrent_drain_rate([one]) == (600, 6.0) and drain_rate(one) == (600, 6.0)
     assert concurrent_drain_rate([[]]) == (0, 0.0)
+
+
+def test_a_snapshot_is_seen_in_the_view_with_the_first_answer_counting_all_its_rows():
+    from bench.freshness import first_answers
+
+    snapshots = [(1, 100), (2, 0), (3, 50), (4, 25)]  # 100, 100, 150, 175 rows through each
+    answers = [(10.0, 100), (11.0, 120), (12.5, 150), (12.0, 99)]
+    assert first_answers(snapshots, answers) == {1: 10.0, 2: 10.0, 3: 12.5}
+    assert first_answers(snapshots, []) == {}
