@@ -110,8 +110,10 @@ def _gone(pid: int) -> bool:
         return True
     if state not in ("Z", "X"):
         return False
-    try:  # it may have exited between the two looks: collect it if it is ours
-        os.waitpid(pid, os.WNOHANG)
+    # It may have exited between the two looks: collect it if it is ours. A JVM's main thread
+    # shows "Z" while its other threads still exit; our child is gone only once it is reaped.
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        pass
-    return True
+        return True  # not ours: its parent collects it
+    return reaped == pid
