@@ -7,14 +7,26 @@ LAKEHOUSE := $(VENV)/bin/lakehouse
 STACK ?= local
 export STACK
 # STACK=docker runs everything in containers (docker-compose.yml): the host needs a Docker engine
-# with the compose plugin, and neither the venv nor the jars.
-COMPOSE := docker compose
+# and Compose, and neither the venv nor the jars.
 STACK_SETUP := $(if $(filter docker,$(STACK)),,setup)
-# The one-shot services `make demo STACK=docker` runs, in order.
-DEMO_JOBS := producer bronze silver dbt ml summary
+# Compose v2 (the plugin) where it is installed, else the standalone docker-compose (Debian
+# bookworm ships 1.29); both read docker-compose.yml.
+COMPOSE = $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+# Containers, volumes and the network are named after the project, not the checkout's folder
+# (Compose 1.29 reads no `name:` in the file); the tests run theirs under another name.
+COMPOSE_PROJECT_NAME ?= purchases-lakehouse
+export COMPOSE_PROJECT_NAME
+# The Debian base every image builds on: the one `make docker-base` built from Debian's packages
+# when this engine has it, else the public image (pulled from a registry).
+DOCKER_BASE_LOCAL := purchases-lakehouse/debian:bookworm
+DOCKER_BASE ?= $(shell docker image inspect $(DOCKER_BASE_LOCAL) >/dev/null 2>&1 && echo $(DOCKER_BASE_LOCAL) || echo debian:bookworm-slim)
+export DOCKER_BASE
+# The images `make up STACK=docker` and `make demo STACK=docker` build (cached layers make a
+# second build quick); the job image also runs the Spark cluster and the dashboard.
+DOCKER_IMAGES := kafka postgres demo airflow
 
 .DEFAULT_GOAL := help
-.PHONY: help check-stack setup up live airflow dashboard down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
+.PHONY: help check-stack docker-base docker-images setup up live airflow dashboard down status demo bench produce bronze silver dbt ml ml-report test test-unit lint query clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,13 +72,22 @@ check-stack:
 	@case "$(STACK)" in \
 	  local) ;; \
 	  docker) docker info >/dev/null 2>&1 || { echo "STACK=docker: no Docker engine answers (\`docker info\` fails); start one, or use STACK=local" >&2; exit 1; }; \
-	    $(COMPOSE) version >/dev/null 2>&1 || { echo "STACK=docker: \`$(COMPOSE)\` is missing; install the Docker Compose plugin, or use STACK=local" >&2; exit 1; } ;; \
+	    $(COMPOSE) version >/dev/null 2>&1 || { echo "STACK=docker: no Docker Compose (neither \`docker compose\` nor \`docker-compose\`); install one, or use STACK=local" >&2; exit 1; } ;; \
 	  *) echo "STACK=$(STACK): unknown stack; use STACK=local (the default) or STACK=docker" >&2; exit 1 ;; \
 	esac
 
+docker-base: ## build the Debian base image from Debian's packages, for engines that reach no image registry (root, debootstrap)
+	bash docker/base.sh $(DOCKER_BASE_LOCAL)
+
+docker-images: check-stack ## build every image of docker-compose.yml on DOCKER_BASE (STACK=docker builds them itself)
+	@echo "building on $(DOCKER_BASE)"
+	$(COMPOSE) --profile jobs build $(DOCKER_IMAGES)
+
 up: check-stack $(STACK_SETUP) ## start the stack (Kafka on 127.0.0.1:9092; STACK=docker: compose services); idempotent
 ifeq ($(STACK),docker)
-	$(COMPOSE) up -d --wait
+	$(MAKE) --no-print-directory docker-images
+	$(COMPOSE) up -d
+	bash docker/wait-healthy.sh $(COMPOSE)
 else
 	$(LAKEHOUSE) up
 endif
@@ -94,11 +115,10 @@ else
 	$(LAKEHOUSE) status
 endif
 
-demo: check-stack $(STACK_SETUP) ## the whole pipeline on 10,000 events, then a summary (STACK=docker: compose jobs)
+demo: check-stack $(STACK_SETUP) ## the whole pipeline on 10,000 events per stream, then a summary (STACK=docker: in a container, Spark jobs on the compose cluster)
 ifeq ($(STACK),docker)
-	$(COMPOSE) up -d --wait
-	$(COMPOSE) --profile jobs build producer
-	for job in $(DEMO_JOBS); do $(COMPOSE) run --rm $$job || exit 1; done
+	$(MAKE) --no-print-directory docker-images DOCKER_IMAGES="kafka postgres demo"
+	$(COMPOSE) run --rm demo
 else
 	$(LAKEHOUSE) demo
 endif

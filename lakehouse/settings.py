@@ -76,7 +76,10 @@ class Settings(BaseSettings):
     kafka_security: Literal["plaintext", "msk-iam"] = "plaintext"
 
     # ---- orchestration (Apache Airflow, `make airflow`) and live mode (`make live`)
-    # Airflow's API server and UI listen on 127.0.0.1 at this port.
+    # The interface Airflow's API server and the dashboard bind: loopback; 0.0.0.0 inside a
+    # container of the docker stack, whose host publishes the port on its own loopback only.
+    listen_address: str = "127.0.0.1"
+    # Airflow's API server and UI listen at this port.
     airflow_port: int = 8080
     # Seconds between two looks of the gold DAG's watcher at silver.purchases' snapshot.
     gold_poll_seconds: float = 5.0
@@ -90,7 +93,7 @@ class Settings(BaseSettings):
     live_trigger_interval: str = "5 seconds"
 
     # ---- the dashboard (`make dashboard`)
-    # Streamlit serves it on 127.0.0.1 at this port.
+    # Streamlit serves it at this port (on listen_address).
     dashboard_port: int = 8501
     # Seconds a query's result is reused before the dashboard reads the tables again.
     dashboard_cache_seconds: float = 60.0

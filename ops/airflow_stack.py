@@ -31,7 +31,7 @@ DAGS_DIR = PROJECT_ROOT / "orchestration" / "dags"
 # Each component and its arguments. The log servers the scheduler and triggerer would start
 # bind every interface; task logs are files under $AIRFLOW_HOME/logs either way.
 COMPONENTS: dict[str, Sequence[str]] = {
-    "api-server": ("api-server", "--host", "127.0.0.1"),
+    "api-server": ("api-server",),  # --host: settings.listen_address
     "scheduler": ("scheduler", "--skip-serve-logs"),
     "dag-processor": ("dag-processor",),
     "triggerer": ("triggerer", "--skip-serve-logs"),
@@ -97,7 +97,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__HOST": settings.listen_address,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API__BASE_URL": url(settings),
@@ -179,7 +179,8 @@ def start(settings: Settings) -> AirflowStatus:
         prepare(settings)
     try:
         for name, args in COMPONENTS.items():
-            extra = ("--port", str(settings.airflow_port)) if name == "api-server" else ()
+            extra = (("--host", settings.listen_address, "--port", str(settings.airflow_port))
+                     if name == "api-server" else ())
             _daemon(settings, name).start([str(airflow_bin()), *args, *extra], env=env, cwd=PROJECT_ROOT)
             if name == "api-server":
                 # A task the scheduler starts reports to the api-server's execution API at once

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lakehouse.settings import load_settings
 from ops import local_kafka
 from producer.cli import AnomalyShare, DuplicateShare, LateShare, MalformedShare, Seed
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -117,11 +121,15 @@ airflow_app = typer.Typer(no_args_is_help=True, help="Apache Airflow on 127.0.0.
 app.add_typer(airflow_app, name="airflow")
 
 
+Foreground = typer.Option(False, "--foreground", help="Stay in the foreground until SIGTERM or "
+                          "SIGINT, then stop; exit 1 if a process dies (a container's command).")
+
+
 @airflow_app.command("up")
-def airflow_up() -> None:
+def airflow_up(foreground: bool = Foreground) -> None:
     """Start Airflow's api-server, scheduler, dag-processor and triggerer unless they run; wait
     until healthy; print the URL and where the generated login is."""
-    from ops import airflow_stack
+    from ops import airflow_stack, daemons
 
     settings = load_settings()
     try:
@@ -131,6 +139,9 @@ def airflow_up() -> None:
     typer.echo(f"airflow running: {state.url} (pids {', '.join(map(str, state.pids.values()))})")
     typer.echo(f"login: user admin, password in {state.password_file}")
     typer.echo(f"DAGs: {airflow_stack.DAGS_DIR}; logs: {settings.airflow_home / 'run'}")
+    if foreground:
+        raise typer.Exit(daemons.hold("airflow", lambda: airflow_stack.status(settings).running,
+                                      lambda: airflow_stack.stop(settings)))
 
 
 @airflow_app.command("down")
@@ -190,9 +201,9 @@ app.add_typer(dashboard_app, name="dashboard")
 
 
 @dashboard_app.command("up")
-def dashboard_up() -> None:
+def dashboard_up(foreground: bool = Foreground) -> None:
     """Serve the dashboard unless it runs; wait until it answers; print its URL. Idempotent."""
-    from ops import dashboard_server
+    from ops import daemons, dashboard_server
 
     settings = load_settings()
     try:
@@ -200,6 +211,9 @@ def dashboard_up() -> None:
     except dashboard_server.DashboardError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"dashboard running: {state.url} (pid {state.pid}, log {state.log_path})")
+    if foreground:
+        raise typer.Exit(daemons.hold("dashboard", lambda: dashboard_server.status(settings).pid is not None,
+                                      lambda: dashboard_server.stop(settings)))
 
 
 @dashboard_app.command("down")
@@ -394,8 +408,6 @@ def demo(
 ) -> None:
     """Start the stack; produce every stream's events, run bronze and silver for each, dbt build
     and ML on purchases; print a summary with each stream's books."""
-    from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     from ops.demo import run_demo
@@ -410,19 +422,7 @@ def demo(
         summary, path = run_demo(load_settings(), options, show_progress=progress, streams=streams)
     except Exception as exc:
         raise _fail(f"demo failed: {exc}") from exc
-    console = Console(width=max(Console().width, 100))  # the books table is ~90 columns wide
-    # One line per stream; "ok": sent = bronze = silver + quarantined + duplicates.
-    books = Table(title="books per stream", box=box.SIMPLE_HEAD)
-    columns = {"events_produced": "sent", "bronze_records": "bronze", "silver_rows": "silver",
-               "quarantined_rows": "quarantined", "duplicates_dropped": "duplicates",
-               "books_balance": "ok"}
-    books.add_column("stream", no_wrap=True)
-    for header in columns.values():
-        books.add_column(header, justify="right", min_width=len(header))
-    for name, figures in summary["streams"].items():
-        books.add_row(name, *("yes" if figures[column] is True else "NO" if figures[column] is False
-                              else str(figures[column]) for column in columns))
-    console.print(books)
+    console = _print_books(summary["streams"])
     table = Table(title="purchases lakehouse: demo summary")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -434,10 +434,63 @@ def demo(
             table.add_row(key, str(value))
     console.print(table)
     typer.echo(f"summary JSON: {path}")
-    if not summary["books_balance"]:
-        unbalanced = [name for name, figures in summary["streams"].items() if not figures["books_balance"]]
+    _fail_unless_balanced(summary["streams"])
+
+
+def _print_books(streams: dict[str, dict]) -> Console:
+    """One line per stream; "ok": sent = bronze = silver + quarantined + duplicates."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 100))  # the books table is ~90 columns wide
+    books = Table(title="books per stream", box=box.SIMPLE_HEAD)
+    columns = {"events_produced": "sent", "bronze_records": "bronze", "silver_rows": "silver",
+               "quarantined_rows": "quarantined", "duplicates_dropped": "duplicates",
+               "books_balance": "ok"}
+    books.add_column("stream", no_wrap=True)
+    for header in columns.values():
+        books.add_column(header, justify="right", min_width=len(header))
+    for name, figures in streams.items():
+        books.add_row(name, *("yes" if figures[column] is True else "NO" if figures[column] is False
+                              else str(figures[column]) for column in columns))
+    console.print(books)
+    return console
+
+
+def _fail_unless_balanced(streams: dict[str, dict]) -> None:
+    unbalanced = [name for name, figures in streams.items() if not figures["books_balance"]]
+    if unbalanced:
         raise _fail(f"the books of {', '.join(unbalanced)} do not balance: "
                     "sent = bronze = silver + quarantined + duplicates fails")
+
+
+@app.command("books")
+def books_command(
+    stream: list[str] = typer.Option(
+        None, help="Stream (a contract in contracts/), repeatable; default: every stream."),
+) -> None:
+    """Read each stream's books back from its topic and tables, print them, and end with one
+    JSON line of them; exit 1 when one does not balance. Runs no job, writes nothing."""
+    import json
+    from dataclasses import asdict
+
+    from lakehouse.contract import stream_names
+    from lakehouse.spark import spark_session
+    from ops.demo import read_books
+    from spark_jobs.streaming import chosen_streams
+
+    settings = load_settings()
+    try:
+        streams = chosen_streams(stream) or list(stream_names())
+        spark = spark_session(settings, "books")
+        books = [read_books(spark, settings.for_stream(name)) for name in streams]
+    except Exception as exc:
+        raise _fail(f"books failed: {exc}") from exc
+    figures = {b.stream: {**asdict(b), "books_balance": b.balanced} for b in books}
+    _print_books(figures)
+    typer.echo(json.dumps({"books_balance": all(b.balanced for b in books), "streams": figures}))
+    _fail_unless_balanced(figures)
 
 
 class ReportSource(StrEnum):

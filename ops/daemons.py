@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,24 @@ class Daemon:
         self.pid_path.unlink(missing_ok=True)
         log.info("daemon_stopped", name=self.name, pid=pid)
         return True
+
+
+def hold(name: str, running: Callable[[], bool], stop: Callable[[], object],
+         poll_seconds: float = 5.0) -> int:
+    """Stay in the foreground while daemons run (a container's main process, whose exit the
+    engine sees): 0 once SIGTERM or SIGINT asks to stop, 1 once `running` says one died, so a
+    restart policy starts them again. Either way `stop` ends them all first."""
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    while not stopping.wait(poll_seconds):
+        if not running():
+            log.error("daemon_died", name=name)
+            stop()
+            return 1
+    stop()
+    log.info("daemons_stopped_on_signal", name=name)
+    return 0
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

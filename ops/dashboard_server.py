@@ -63,7 +63,7 @@ def start(settings: Settings, timeout: float = 60.0) -> DashboardStatus:
     daemon = _daemon(settings)
     daemon.start([
         str(STREAMLIT), "run", str(APP),
-        "--server.address", "127.0.0.1", "--server.port", str(settings.dashboard_port),
+        "--server.address", settings.listen_address, "--server.port", str(settings.dashboard_port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",
         # the app's files do not change under a running server; no watcher threads
