@@ -20,7 +20,6 @@ export COMPOSE_PROJECT_NAME
 # when this engine has it, else the public image (pulled from a registry).
 DOCKER_BASE_LOCAL := purchases-lakehouse/debian:bookworm
 DOCKER_BASE ?= $(shell docker image inspect $(DOCKER_BASE_LOCAL) >/dev/null 2>&1 && echo $(DOCKER_BASE_LOCAL) || echo debian:bookworm-slim)
-export DOCKER_BASE
 # The images `make up STACK=docker` and `make demo STACK=docker` build (cached layers make a
 # second build quick); the job image also runs the Spark cluster and the dashboard.
 DOCKER_IMAGES := kafka postgres demo airflow
@@ -81,7 +80,7 @@ docker-base: ## build the Debian base image from Debian's packages, for engines 
 
 docker-images: check-stack ## build every image of docker-compose.yml on DOCKER_BASE (STACK=docker builds them itself)
 	@echo "building on $(DOCKER_BASE)"
-	$(COMPOSE) --profile jobs build $(DOCKER_IMAGES)
+	DOCKER_BASE=$(DOCKER_BASE) $(COMPOSE) --profile jobs build $(DOCKER_IMAGES)
 
 up: check-stack $(STACK_SETUP) ## start the stack (Kafka on 127.0.0.1:9092; STACK=docker: compose services); idempotent
 ifeq ($(STACK),docker)

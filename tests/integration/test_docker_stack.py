@@ -122,9 +122,12 @@ def test_a_broker_killed_mid_production_keeps_what_it_acknowledged_and_the_produ
     assert message_count(stack) == 10_000
 
 
-def test_a_streaming_job_killed_mid_stream_resumes_exactly_once(stack: Settings):
-    """Silver on the cluster, 500 messages a micro-batch: SIGKILLed after a few commits, run
-    again, it ends with every message once in silver, the quarantine or the duplicates."""
+def test_a_streaming_job_killed_mid_stream_is_resumed_by_make_demo_and_every_book_balances(
+        stack: Settings):
+    """Silver on the cluster, 500 messages a micro-batch, SIGKILLed after a few commits; then
+    `make demo STACK=docker`, the local stack's demo in a container (the same summary and
+    books, Spark on the cluster), whose silver resumes from that checkpoint: every message once
+    in silver, the quarantine or the duplicates, for purchases as for the streams it sends."""
     run = compose("run", "-d", "-e", "LAKEHOUSE_MAX_OFFSETS_PER_TRIGGER=500", "silver",
                   "python", "-m", "spark_jobs.silver", "--trigger", "processing-time",
                   "--interval", "1 second")
@@ -141,19 +144,7 @@ def test_a_streaming_job_killed_mid_stream_resumes_exactly_once(stack: Settings)
     assert committed * 500 < 10_000, "silver finished before it was killed"
     kill(container)
     subprocess.run(["docker", "rm", container], capture_output=True)
-    compose("run", "--rm", "silver", "python", "-m", "spark_jobs.silver")  # available-now
-    compose("run", "--rm", "bronze")
-    books = last_json_line(compose("run", "--rm", "books", "lakehouse", "books", "--stream",
-                                   "purchases").stdout)["streams"]["purchases"]
-    # a batch the kill cut short is written again, its rows once: sent = silver + quarantined
-    # + duplicates
-    assert books["events_produced"] == books["bronze_records"] == 10_000
-    assert books["silver_rows"] + books["quarantined_rows"] + books["duplicates_dropped"] == 10_000
-    assert books["books_balance"] is True
 
-
-def test_make_demo_stack_docker_balances_every_streams_books(stack: Settings):
-    """The local stack's demo in a container: the same summary and books, Spark on the cluster."""
     result = subprocess.run(["make", "--no-print-directory", "demo", "STACK=docker"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=1500,
                             env={**os.environ, "COMPOSE_PROJECT_NAME": PROJECT})
@@ -161,14 +152,17 @@ def test_make_demo_stack_docker_balances_every_streams_books(stack: Settings):
     assert "books_balance           │                      True" in result.stdout
     books = last_json_line(compose("run", "--rm", "books").stdout)
     assert books["books_balance"] is True
-    # purchases held its 10,000 already (the tests above): the demo sent only the others
+    # purchases held its 10,000 already (the test above): the demo sent only the others
     assert len(books["streams"]) >= 5
-    assert all(s["events_produced"] == 10_000 for s in books["streams"].values())
+    assert all(s["events_produced"] == s["bronze_records"] == 10_000 for s in books["streams"].values())
+    purchases = books["streams"]["purchases"]
+    assert sum(purchases[k] for k in ("silver_rows", "quarantined_rows", "duplicates_dropped")) == 10_000
     master = json.loads(subprocess.run(
         ["docker", "exec", container_of("spark-master"), "python", "-c",
          "import urllib.request; print(urllib.request.urlopen('http://localhost:8080/json/').read().decode())"],
         capture_output=True, text=True, check=True).stdout)
     assert master["aliveworkers"] == 2
+    # the killed silver, the demo's session (named after its first job), the books
     applications = {a["name"] for a in master["completedapps"]}
     assert {"silver", "bronze", "books"} <= applications, applications
 
