@@ -473,7 +473,6 @@ def books_command(
     """Read each stream's books back from its topic and tables, print them, and end with one
     JSON line of them; exit 1 when one does not balance. Runs no job, writes nothing."""
     import json
-    from dataclasses import asdict
 
     from lakehouse.contract import stream_names
     from lakehouse.spark import spark_session
@@ -487,7 +486,7 @@ def books_command(
         books = [read_books(spark, settings.for_stream(name)) for name in streams]
     except Exception as exc:
         raise _fail(f"books failed: {exc}") from exc
-    figures = {b.stream: {**asdict(b), "books_balance": b.balanced} for b in books}
+    figures = {b.stream: b.figures() for b in books}
     _print_books(figures)
     typer.echo(json.dumps({"books_balance": all(b.balanced for b in books), "streams": figures}))
     _fail_unless_balanced(figures)

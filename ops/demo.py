@@ -46,6 +46,10 @@ class StreamBooks:
     # the books above, so these are left out of the balance
     already_present: int
 
+    def figures(self) -> dict[str, Any]:
+        """The books as the summary JSON and `lakehouse books` print them."""
+        return {**asdict(self), "books_balance": self.balanced}
+
     @property
     def balanced(self) -> bool:
         return self.events_produced == self.bronze_records == (
@@ -121,7 +125,7 @@ def run_demo(
 
     summary: dict[str, Any] = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "streams": {b.stream: {**asdict(b), "books_balance": b.balanced} for b in books},
+        "streams": {b.stream: b.figures() for b in books},
         **({"gold_fct_purchases_rows": count(f"select count(*) from {GOLD_FACT_TABLE}"),
             "anomalies_flagged": count(f"select count(*) from {ANOMALIES_TABLE} where is_anomaly")}
            if PURCHASES in streams else {}),

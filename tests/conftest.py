@@ -26,11 +26,24 @@ TESTCONTAINERS_KAFKA_IMAGE = "purchases-lakehouse/kafka:4.1.1"
 TEST_STACKS = ("auto", "docker", "local")
 
 
-def _docker_answers() -> bool:
+def docker_answers() -> bool:
     try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def compose_cli() -> list[str] | None:
+    """Docker Compose as `make` picks it: the v2 plugin, else the standalone docker-compose
+    (Debian bookworm ships 1.29); None if this machine has neither."""
+    for cli in (["docker", "compose"], ["docker-compose"]):
+        try:
+            result = subprocess.run([*cli, "version"], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if result.returncode == 0:
+            return cli
+    return None
 
 
 def _image_exists(image: str) -> bool:
@@ -45,7 +58,7 @@ def broker_stack() -> str:
         raise pytest.UsageError(f"LAKEHOUSE_TEST_STACK={wanted}: use one of {', '.join(TEST_STACKS)}")
     if wanted == "local":
         return "local"
-    if _docker_answers() and _image_exists(TESTCONTAINERS_KAFKA_IMAGE):
+    if docker_answers() and _image_exists(TESTCONTAINERS_KAFKA_IMAGE):
         return "docker"
     if wanted == "docker":
         raise pytest.UsageError(f"LAKEHOUSE_TEST_STACK=docker: no Docker engine answers, or it has "

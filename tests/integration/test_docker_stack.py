@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -22,7 +21,7 @@ import yaml
 
 from lakehouse.kafka_topics import message_count
 from lakehouse.settings import PROJECT_ROOT, Settings
-from tests.conftest import broker_stack
+from tests.conftest import broker_stack, compose_cli
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +38,15 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def compose_cli() -> list[str]:
-    """The Compose `make` uses: the v2 plugin, else the standalone docker-compose."""
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    pytest.fail("a Docker engine answers but no Compose is installed")
+def compose_command() -> list[str]:
+    cli = compose_cli()
+    if cli is None:
+        pytest.fail("a Docker engine answers but no Compose is installed")
+    return cli
 
 
 def compose(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*compose_cli(), *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+    result = subprocess.run([*compose_command(), *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=timeout, env={**os.environ, "COMPOSE_PROJECT_NAME": PROJECT})
     if check and result.returncode != 0:
         raise AssertionError(f"compose {' '.join(args)} exited {result.returncode}\n"
@@ -59,7 +56,7 @@ def compose(*args: str, timeout: float = 900, check: bool = True) -> subprocess.
 
 def wait_healthy(*services: str) -> None:
     compose("up", "-d", *services)
-    result = subprocess.run(["bash", "docker/wait-healthy.sh", *compose_cli()], cwd=PROJECT_ROOT,
+    result = subprocess.run(["bash", "docker/wait-healthy.sh", *compose_command()], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=700,
                             env={**os.environ, "COMPOSE_PROJECT_NAME": PROJECT})
     assert result.returncode == 0, result.stderr

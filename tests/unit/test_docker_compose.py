@@ -28,6 +28,7 @@ from packaging.specifiers import SpecifierSet
 
 from lakehouse.settings import PROJECT_ROOT, Settings
 from ops.local_kafka import server_properties
+from tests.conftest import compose_cli, docker_answers
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "docker" / "Dockerfile"
@@ -114,19 +115,6 @@ def test_compose_file_follows_the_compose_specification(compose: dict[str, Any])
     schema = json.loads(COMPOSE_SCHEMA.read_text())
     jsonschema.Draft7Validator.check_schema(schema)
     jsonschema.Draft7Validator(schema).validate(compose)
-
-
-def compose_cli() -> list[str] | None:
-    """Docker Compose (the v2 plugin, or the standalone docker-compose Debian ships, 1.29), if
-    this machine has one."""
-    for cli in (["docker", "compose"], ["docker-compose"]):
-        try:
-            result = subprocess.run([*cli, "version"], capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if result.returncode == 0:
-            return cli
-    return None
 
 
 @pytest.mark.parametrize("profile", [[], ["--profile", "jobs"]], ids=["up", "jobs"])
@@ -345,13 +333,6 @@ def make(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 COMPOSE_COMMAND = r"(?:docker compose|docker-compose)"
 
 
@@ -366,13 +347,9 @@ def test_make_uses_compose_for_stack_docker(services):
     assert services["demo"]["command"][:2] == JOB_COMMANDS["demo"]
 
 
-def compose_answers() -> bool:
-    return compose_cli() is not None
-
-
 def test_stack_docker_is_refused_in_one_line_without_a_docker_engine_or_compose():
     result = make("check-stack", "STACK=docker")
-    if docker_answers() and compose_answers():
+    if docker_answers() and compose_cli() is not None:
         assert result.returncode == 0, result.stderr
         return
     assert result.returncode != 0
